@@ -1,0 +1,230 @@
+"""Pure functions that turn tensors and histories into matplotlib Figures (and GIF bytes).
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot, so nothing is drawn twice or kept
+alive by a global figure manager; in a notebook (after `%matplotlib inline`) a returned Figure
+shows itself, and on the command line it is saved. Tests call these functions directly.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import Tensor
+
+EXTRA_CODE = "plotting boilerplate: read it only if you are curious"
+
+
+def close(fig: Figure) -> None:
+    """Free a figure's memory (Figures made here are not tracked by pyplot)."""
+    fig.clear()
+
+
+def fig_to_png(fig: Figure, dpi: int = 80) -> bytes:
+    """PNG bytes of a figure, for `ipywidgets.Image` and files."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def image_grid(images: Tensor, nrow: int | None = None) -> np.ndarray:
+    """(N, C, H, W) images in [-1, 1] -> one (H', W', 3) uint8 array, via torchvision's grid."""
+    import torchvision
+
+    images = images.detach().float().cpu()
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+    grid = torchvision.utils.make_grid(images, nrow=nrow, padding=2, pad_value=1.0,
+                                       normalize=True, value_range=(-1, 1))
+    return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+def _draw(ax, samples: Tensor, modes: Tensor | None = None, nrow: int | None = None,
+          lim: float | None = None) -> None:
+    samples = samples.detach().float().cpu()
+    if samples.dim() == 4:
+        ax.imshow(image_grid(samples, nrow), interpolation="nearest")
+        ax.axis("off")
+        return
+    pts = samples.numpy()
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5, color="tab:blue", label="generated")
+    if modes is not None:
+        m = modes.cpu().numpy()
+        ax.scatter(m[:, 0], m[:, 1], s=40, marker="x", color="tab:red", label="modes")
+        lim = lim or float(np.abs(m).max()) * 1.5
+    if lim:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+
+
+def samples_figure(samples: Tensor, title: str | None = None, modes: Tensor | None = None,
+                   nrow: int | None = None, size: float = 4.0) -> Figure:
+    """A grid of images, or a scatter of 2-D points with the true modes marked."""
+    fig = Figure(figsize=(size, size))
+    ax = fig.subplots()
+    _draw(ax, samples, modes, nrow)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def real_vs_fake(real: Tensor, fake: Tensor, modes: Tensor | None = None,
+                 size: float = 3.5) -> Figure:
+    """Real data on the left, generated samples on the right, on the same scale."""
+    fig = Figure(figsize=(2 * size, size))
+    for ax, x, name in zip(fig.subplots(1, 2), (real, fake), ("real", "generated"), strict=True):
+        _draw(ax, x, modes)
+        ax.set_title(name)
+    fig.tight_layout()
+    return fig
+
+
+def snapshots_strip(snapshots: list[tuple[int, Tensor]], n: int = 6,
+                    modes: Tensor | None = None, size: float = 2.2,
+                    values: list[str] | None = None) -> Figure:
+    """`n` evenly spaced snapshots of the fixed-noise samples, left to right over training."""
+    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(n, len(snapshots))).round()
+                    .astype(int))
+    fig = Figure(figsize=(size * len(idx), size + 0.3))
+    axes = np.atleast_1d(fig.subplots(1, len(idx)))
+    for j, (ax, i) in enumerate(zip(axes, idx, strict=True)):
+        step, x = snapshots[i]
+        _draw(ax, x[:36] if x.dim() == 4 else x, modes)
+        ax.set_title(f"step {step}" + (f"\n{values[j]}" if values else ""), fontsize=9)
+        if x.dim() == 2:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def smooth(values, window: int = 50) -> np.ndarray:
+    """Moving average (NaNs ignored) so a noisy loss curve shows its trend."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0:
+        return v
+    window = max(1, min(window, len(v)))
+    ok = ~np.isnan(v)
+    num = np.convolve(np.where(ok, v, 0.0), np.ones(window), mode="full")[: len(v)]
+    den = np.convolve(ok.astype(float), np.ones(window), mode="full")[: len(v)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return num / den
+
+
+def loss_curves(history: dict, keys: tuple[str, ...] = ("d_loss", "g_loss"),
+                window: int = 50, title: str | None = None, ax=None) -> Figure:
+    """Each key per step (faint) and smoothed (bold), against the generator step."""
+    fig = None
+    if ax is None:
+        fig = Figure(figsize=(6, 3.2))
+        ax = fig.subplots()
+    steps = history["step"]
+    for key in keys:
+        values = np.asarray(history[key], dtype=float)
+        if np.isnan(values).all():
+            continue
+        line = ax.plot(steps, values, alpha=0.25, lw=0.8)[0]
+        ax.plot(steps, smooth(values, window), color=line.get_color(), lw=2, label=key)
+    ax.set_xlabel("generator step")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    if fig is not None:
+        fig.tight_layout()
+    return fig if fig is not None else ax.figure
+
+
+def _frame(x: Tensor, modes: Tensor | None, step: int) -> Image.Image:
+    if x.dim() == 4:
+        img = Image.fromarray(image_grid(x.float()))
+        return img.resize((img.width * 2, img.height * 2), Image.NEAREST)
+    fig = samples_figure(x, title=f"step {step}", modes=modes, size=3)
+    img = Image.open(io.BytesIO(fig_to_png(fig, dpi=70))).convert("RGB")
+    close(fig)
+    return img
+
+
+def snapshots_gif(snapshots: list[tuple[int, Tensor]], modes: Tensor | None = None,
+                  max_frames: int = 40, ms_per_frame: int = 250) -> bytes:
+    """An animated GIF (bytes) of the fixed-noise samples over training."""
+    if not snapshots:
+        raise ValueError("no snapshots to animate; train for at least one step")
+    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(max_frames, len(snapshots)))
+                    .round().astype(int))
+    frames = [_frame(snapshots[i][1], modes, snapshots[i][0]) for i in idx]
+    size = frames[0].size
+    frames = [f.resize(size) for f in frames]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=ms_per_frame, loop=0)
+    return buf.getvalue()
+
+
+def show_gif(gif: bytes):
+    """Display GIF bytes inline in a notebook (the animation plays in the saved notebook too)."""
+    from IPython.display import Image as IPImage
+
+    return IPImage(data=gif, format="gif")
+
+
+def critic_landscape(critic, data=None, lim: float = 1.6, n: int = 120,
+                     points: Tensor | None = None, real: Tensor | None = None,
+                     title: str | None = None, ax=None) -> Figure:
+    """The critic's value f(x) over the plane (2-D toys), with real and generated points.
+
+    Taught in 04_wgan_clipping: a good critic is high on the data and low on the fakes, and
+    its slope is bounded (Lipschitz) everywhere.
+    """
+    fig = None
+    if ax is None:
+        fig = Figure(figsize=(4.2, 3.6))
+        ax = fig.subplots()
+    xs = torch.linspace(-lim, lim, n)
+    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
+    device = next(critic.parameters()).device
+    was_training = critic.training
+    critic.eval()
+    with torch.no_grad():
+        values = critic(grid.to(device)).float().cpu().reshape(n, n).numpy()
+    critic.train(was_training)
+    im = ax.contourf(xs.numpy(), xs.numpy(), values, levels=20, cmap="viridis")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="critic value f(x)")
+    if real is not None:
+        r = real.cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=4, color="white", label="real")
+    if points is not None:
+        p = points.cpu().numpy()
+        ax.scatter(p[:, 0], p[:, 1], s=4, color="tab:red", label="generated")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    if fig is not None:
+        fig.tight_layout()
+    return fig if fig is not None else ax.figure
+
+
+def histogram(values, bins: int = 60, title: str | None = None, xlabel: str | None = None,
+              marks: tuple[float, ...] = (), ax=None) -> Figure:
+    """A histogram with optional vertical marks (±c for clipped weights, 1 for grad norms)."""
+    fig = None
+    if ax is None:
+        fig = Figure(figsize=(4.2, 3.0))
+        ax = fig.subplots()
+    v = torch.as_tensor(values).detach().float().flatten().cpu().numpy()
+    ax.hist(v, bins=bins, color="tab:blue", alpha=0.8)
+    for m in marks:
+        ax.axvline(m, color="tab:red", ls="--", lw=1)
+    if title:
+        ax.set_title(title)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if fig is not None:
+        fig.tight_layout()
+    return fig if fig is not None else ax.figure
