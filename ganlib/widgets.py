@@ -1,0 +1,134 @@
+"""ipywidgets panels: thin layers over pure ganlib functions that tests call directly.
+
+Observers (not `interact`) so an error in a callback is loud; `widgets.Image` (PNG bytes) rather
+than `Output` + `plt.show()` so the picture redraws in JupyterLab, nbval and papermill alike;
+`continuous_update=False` on every slider that retrains, so a drag trains once, on release.
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import torch
+from PIL import Image
+
+from . import plotting
+from .critic_panel import critic_panel_figure, quick_toy_wgan
+from .latent import interpolate, noise_from_seed
+
+
+def _png(array) -> bytes:
+    img = Image.fromarray(array)
+    img = img.resize((img.width * 3, img.height * 3), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def walk_images(G, seed_a: int, seed_b: int, t: float, mode: str = "spherical", n: int = 16,
+                label: int | None = None):
+    """n images at position t on the walk from seed_a's noise to seed_b's: (n, C, H, W).
+
+    Each seed gives a whole batch of n noise vectors, so n walks run side by side. With a
+    conditional G, `label` picks the class and z stays the same whatever the class.
+    """
+    z = interpolate(noise_from_seed(seed_a, G.z_dim, n), noise_from_seed(seed_b, G.z_dim, n),
+                    t, mode)
+    labels = None if G.n_classes is None else torch.full((n,), int(label or 0))
+    return G.sample(z=z, labels=labels)
+
+
+def walk_png(G, seed_a: int, seed_b: int, t: float, mode: str = "spherical", n: int = 16,
+             label: int | None = None) -> bytes:
+    """PNG bytes of `walk_images` as a grid: what the latent-walk widget shows."""
+    return _png(plotting.image_grid(walk_images(G, seed_a, seed_b, t, mode, n, label)))
+
+
+class LatentWalk(widgets.VBox):
+    """Two seeds, a slider from one to the other, linear or spherical; the image follows.
+
+    Taught in 03_dcgan; with `classes` (a conditional G) a class selector is added and z
+    stays fixed while the class changes (06_conditional_wgan).
+    """
+
+    def __init__(self, G, seed_a: int = 0, seed_b: int = 1, n: int = 16,
+                 classes: list[str] | None = None):
+        self.G, self.n = G, n
+        self.seed_a = widgets.BoundedIntText(seed_a, min=0, max=2**31 - 1, description="seed A")
+        self.seed_b = widgets.BoundedIntText(seed_b, min=0, max=2**31 - 1, description="seed B")
+        self.mode = widgets.ToggleButtons(options=["spherical", "linear"], value="spherical",
+                                          description="path")
+        self.t = widgets.FloatSlider(0.0, min=0.0, max=1.0, step=0.05, description="A → B",
+                                     continuous_update=True, readout_format=".2f")
+        self.label = None
+        rows: list[widgets.Widget] = [widgets.HBox([self.seed_a, self.seed_b]), self.mode]
+        if G.n_classes is not None:
+            names = classes or [str(i) for i in range(G.n_classes)]
+            self.label = widgets.ToggleButtons(options=list(zip(names, range(G.n_classes))),
+                                               value=0, description="class",
+                                               style={"button_width": "36px"})
+            rows.append(self.label)
+        self.image = widgets.Image(format="png", value=self.render())
+        for w in (self.seed_a, self.seed_b, self.mode, self.t, self.label):
+            if w is not None:
+                w.observe(self.update, names="value")
+        super().__init__([*rows, self.t, self.image])
+
+    def render(self) -> bytes:
+        label = None if self.label is None else self.label.value
+        return walk_png(self.G, self.seed_a.value, self.seed_b.value, self.t.value,
+                        self.mode.value, self.n, label)
+
+    def update(self, change=None) -> None:
+        self.image.value = self.render()
+
+
+class CriticPanel(widgets.VBox):
+    """Sliders that retrain a quick toy WGAN and redraw its critic. Taught in 04 and 05.
+
+    knob='clip': clip value c (log scale, 0.001 to 0.1) and n_critic, RMSProp, as in 04.
+    knob='gp': penalty weight λ (log scale, 0.1 to 100) and n_critic, Adam, as in 05.
+    """
+
+    def __init__(self, knob: str = "clip", data: str = "ring8", steps: int = 300,
+                 n_critic: int = 5, value: float | None = None, seed: int = 0):
+        if knob not in ("clip", "gp"):
+            raise ValueError(f"knob must be 'clip' or 'gp', got {knob!r}")
+        self.knob, self.data, self.steps, self.seed = knob, data, steps, seed
+        if knob == "clip":
+            self.value = widgets.FloatLogSlider(value or 0.01, base=10, min=-3, max=-1,
+                                                step=0.1, description="clip c",
+                                                continuous_update=False, readout_format=".3f")
+        else:
+            self.value = widgets.FloatLogSlider(value or 10.0, base=10, min=-1, max=2,
+                                                step=0.1, description="λ",
+                                                continuous_update=False, readout_format=".1f")
+        self.n_critic = widgets.IntSlider(n_critic, min=1, max=10, description="n_critic",
+                                          continuous_update=False)
+        self.status = widgets.Label()
+        self.image = widgets.Image(format="png")
+        self.run = None
+        self.update()
+        self.value.observe(self.update, names="value")
+        self.n_critic.observe(self.update, names="value")
+        super().__init__([widgets.HBox([self.value, self.n_critic]), self.status, self.image])
+
+    def train(self):
+        """Retrain with the sliders' values (pure: a tests can call quick_toy_wgan directly)."""
+        if self.knob == "clip":
+            return quick_toy_wgan(clip_value=self.value.value, n_critic=self.n_critic.value,
+                                  data=self.data, steps=self.steps, seed=self.seed)
+        return quick_toy_wgan(clip_value=None, gp_lambda=self.value.value,
+                              n_critic=self.n_critic.value, data=self.data, steps=self.steps,
+                              seed=self.seed)
+
+    def update(self, change=None) -> None:
+        self.status.value = "training..."
+        self.run = self.train()
+        fig = critic_panel_figure(self.run)
+        self.image.value = plotting.fig_to_png(fig, dpi=70)
+        plotting.close(fig)
+        w = self.run.last("wasserstein")
+        self.status.value = (f"{self.run.step} steps in {self.run.elapsed:.1f} s; "
+                             f"Wasserstein estimate {w:.3f}")
