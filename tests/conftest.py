@@ -1,7 +1,30 @@
-"""Shared test fixtures: tiny, seeded, CPU only."""
+"""Shared test fixtures (tiny, seeded, CPU only) and the smoke copies of the notebooks.
+
+`pytest` also runs every notebook under nbval (`--nbval-lax` in pyproject.toml): before
+collection, papermill writes a copy of each notebook with `smoke = True` injected (prepare only,
+nothing executed) into the git-ignored tests/smoke_notebooks/, where nbval collects them.
+"""
+
+from pathlib import Path
 
 import pytest
 import torch
+
+SMOKE_DIR = Path(__file__).parent / "smoke_notebooks"
+
+
+def pytest_configure(config):
+    import papermill as pm
+
+    from ganlib.course import course_notebooks
+
+    SMOKE_DIR.mkdir(exist_ok=True)
+    for old in SMOKE_DIR.glob("*.ipynb"):
+        old.unlink()
+    for book in course_notebooks():
+        pm.execute_notebook(str(book), str(SMOKE_DIR / book.name), parameters={"smoke": True},
+                            prepare_only=True, kernel_name="python3", progress_bar=False,
+                            log_output=False)
 
 
 # One thread: the test models are tiny, and on a 2-core machine a second thread only adds
