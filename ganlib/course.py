@@ -29,9 +29,9 @@ def notebooks_dir() -> Path:
     return folder
 
 
-def course_notebooks(only: str | None = None) -> list[Path]:
+def course_notebooks(only: str | None = None, folder: Path | None = None) -> list[Path]:
     """The notebooks in course order, optionally only some ('01,03' or names)."""
-    books = sorted(p for p in notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    books = sorted(p for p in Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
     if only:
         wanted = [w.strip() for w in only.split(",") if w.strip()]
         picked = [b for b in books if any(b.stem == w or b.stem.startswith(w) for w in wanted)]
@@ -100,11 +100,11 @@ def _fmt(v) -> str:
 
 
 def run_course(smoke: bool = False, out: str | Path | None = None, only: str | None = None,
-               log=print) -> list[dict]:
+               log=print, folder: Path | None = None) -> list[dict]:
     """Execute the notebooks in order with papermill; returns one result dict per notebook."""
     import papermill as pm
 
-    books = course_notebooks(only)
+    books = course_notebooks(only, folder)
     out = Path(out) if out else repo_root() / "build" / ("course-smoke" if smoke else "course")
     out.mkdir(parents=True, exist_ok=True)
     params = {"smoke": True} if smoke else {}
