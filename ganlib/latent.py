@@ -52,3 +52,41 @@ def latent_path(z0: Tensor, z1: Tensor, n: int = 8, mode: str = "spherical") -> 
     if n < 2:
         raise ValueError(f"a path needs n >= 2 points, got {n}")
     return torch.cat([interpolate(z0, z1, float(t), mode) for t in torch.linspace(0, 1, n)])
+
+
+def class_sweep(G, z: Tensor, classes: list[int] | None = None) -> Tensor:
+    """The same noise drawn as every class: z (n, z_dim) -> (K, n, C, H, W) on the CPU.
+
+    Taught in 06_conditional_wgan. Row k is G(z, k) for all n noise vectors, so a row shows one
+    class in n styles and a column shows one style (slant, stroke width) in every class: once
+    the label says *which* digit, what is left for z to say is *how* it is written.
+    """
+    if getattr(G, "n_classes", None) is None:
+        raise ValueError("class_sweep needs a conditional generator (G.n_classes is None); "
+                         "train model='cwgan-gp' or use G.sample for an unconditional G")
+    classes = list(range(G.n_classes)) if classes is None else [int(k) for k in classes]
+    n = z.shape[0]
+    labels = torch.tensor(classes).repeat_interleave(n)  # (K*n,): 0,0,..,0,1,1,..
+    images = G.sample(z=z.repeat(len(classes), 1), labels=labels)  # (K*n, C, H, W)
+    return images.view(len(classes), n, *images.shape[1:])
+
+
+def walk_strip(G, seed_a: int, seed_b: int, steps: int = 9, n: int = 1,
+               mode: str = "spherical", label: int | None = None) -> Tensor:
+    """n walks from seed_a's noise to seed_b's at `steps` evenly spaced t: (n, steps, C, H, W).
+
+    Taught in 03_dcgan: the static picture of the latent-walk widget. Row i is the widget's
+    i-th image (`ganlib.widgets.walk_images` with the same seeds and mode) at t = 0, ..., 1,
+    so an executed notebook shows the walk without a live kernel. Draw it with
+    `ganlib.plotting.class_rows_figure`.
+    """
+    if steps < 2:
+        raise ValueError(f"a walk needs steps >= 2 points, got {steps}")
+    z0, z1 = noise_from_seed(seed_a, G.z_dim, n), noise_from_seed(seed_b, G.z_dim, n)
+    z = torch.stack([interpolate(z0, z1, float(t), mode)
+                     for t in torch.linspace(0, 1, steps)], dim=1)  # (n, steps, z_dim)
+    labels = None
+    if getattr(G, "n_classes", None) is not None:
+        labels = torch.full((n * steps,), int(label or 0))
+    images = G.sample(z=z.reshape(n * steps, -1), labels=labels)  # (n*steps, C, H, W)
+    return images.view(n, steps, *images.shape[1:])

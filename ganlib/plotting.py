@@ -228,3 +228,34 @@ def histogram(values, bins: int = 60, title: str | None = None, xlabel: str | No
     if fig is not None:
         fig.tight_layout()
     return fig if fig is not None else ax.figure
+
+
+def class_rows_figure(images: Tensor, row_names: list[str] | None = None,
+                      col_names: list[str] | None = None, title: str | None = None,
+                      cell: float = 0.55) -> Figure:
+    """(K, n, C, H, W) images -> one grid with a labelled row per class. Taught in 06.
+
+    Rows are classes (0-9 for digits), columns samples; with `ganlib.latent.class_sweep` a
+    column is one fixed z drawn as every class.
+    """
+    if images.dim() != 5:
+        raise ValueError(f"class_rows_figure expects (K, n, C, H, W) images, got shape "
+                         f"{tuple(images.shape)}; reshape with images.view(K, n, C, H, W)")
+    k, n, _, h, w = images.shape
+    grid = image_grid(images.flatten(0, 1), nrow=n)  # make_grid pads every cell by 2 pixels
+    fig = Figure(figsize=(cell * n + 0.8, cell * k + (0.5 if title else 0.2)))
+    ax = fig.subplots()
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_yticks([2 + i * (h + 2) + h / 2 for i in range(k)],
+                  row_names if row_names is not None else [str(i) for i in range(k)])
+    if col_names is not None:
+        ax.set_xticks([2 + j * (w + 2) + w / 2 for j in range(n)], col_names, fontsize=8)
+    else:
+        ax.set_xticks([])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from ganlib.latent import interpolate, latent_path, lerp, noise_from_seed, slerp
+from ganlib.latent import (class_sweep, interpolate, latent_path, lerp, noise_from_seed, slerp,
+                           walk_strip)
+from ganlib.models import ConditionalGenerator, DCGANGenerator
 
 
 def test_noise_from_seed_is_reproducible():
@@ -38,3 +40,31 @@ def test_latent_path_and_errors():
         interpolate(p[:1], p[1:2], 0.5, "cubic")
     with pytest.raises(ValueError, match="n >= 2"):
         latent_path(p[:1], p[1:2], n=1)
+
+
+def test_class_sweep_keeps_z_per_column_and_changes_the_class_per_row():
+    G = ConditionalGenerator(z_dim=8, n_classes=10, width=4)
+    z = noise_from_seed(0, 8, 3)
+    grid = class_sweep(G, z)
+    assert grid.shape == (10, 3, 1, 32, 32)
+    # row k, column j is exactly G(z_j, k)
+    torch.testing.assert_close(grid[4, 2], G.sample(z=z[2:3], labels=[4])[0])
+    assert not torch.allclose(grid[0, 0], grid[1, 0])  # the label changes the image
+    assert class_sweep(G, z, classes=[7, 1]).shape == (2, 3, 1, 32, 32)
+    with pytest.raises(ValueError, match="conditional"):
+        class_sweep(DCGANGenerator(z_dim=8, width=4), z)
+
+
+def test_walk_strip_rows_are_the_widgets_walks():
+    from ganlib.widgets import walk_images
+
+    G = DCGANGenerator(z_dim=8, width=4)
+    strip = walk_strip(G, 3, 5, steps=5, n=2, mode="linear")  # (n, steps, C, H, W)
+    assert strip.shape == (2, 5, 1, 32, 32)
+    # column j is the widget's picture at t = j / 4; its first rows are the strip's rows
+    torch.testing.assert_close(strip[:, 2], walk_images(G, 3, 5, 0.5, "linear", n=16)[:2])
+    torch.testing.assert_close(strip[:, 0], G.sample(z=noise_from_seed(3, 8, 2)))
+    torch.testing.assert_close(strip[:, -1], G.sample(z=noise_from_seed(5, 8, 2)))
+    assert not torch.allclose(walk_strip(G, 3, 5, 5, 2, "spherical")[:, 2], strip[:, 2])
+    with pytest.raises(ValueError, match="steps >= 2"):
+        walk_strip(G, 3, 5, steps=1)
