@@ -81,7 +81,7 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None):
 
     `config` may change the budget (steps/seconds) and bookkeeping, not the models.
     """
-    from .train import Run, make_optimizer, pick_device
+    from .train import Run, make_optimizer, pick_device, place_models
 
     state = _read(Path(path))
     saved = TrainConfig.from_dict(state["config"])
@@ -97,9 +97,9 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None):
     G, critic = build_models(saved, tuple(state["data"]["shape"]), state["data"]["n_classes"])
     G.load_state_dict(state["G"])
     critic.load_state_dict(state["critic"])
-    G, critic = G.to(device), critic.to(device)
-    opt_g = make_optimizer(config, G.parameters(), config.lr_g)
-    opt_c = make_optimizer(config, critic.parameters(), config.lr_d)
+    G, critic = place_models(G, critic, device)  # the same layout as a fresh run
+    opt_g = make_optimizer(config, G.parameters(), config.lr_g, device)
+    opt_c = make_optimizer(config, critic.parameters(), config.lr_d, device)
     opt_g.load_state_dict(state["opt_g"])
     opt_c.load_state_dict(state["opt_c"])
     rng = torch.Generator()

@@ -37,6 +37,7 @@ class TrainConfig:
     lr_g: float = 1e-4  # generator learning rate
     lr_d: float = 1e-4  # critic/discriminator learning rate
     betas: tuple[float, float] = (0.5, 0.9)  # Adam betas
+    lr_decay: str = "none"  # none | linear: both rates fall linearly to 0 over the budget
     batch_size: int = 64  # images (or points) per critic and generator step
     # --- budget and bookkeeping ----------------------------------------------------------------
     steps: int = 1000  # generator steps (the budget when `seconds` is None)
@@ -136,6 +137,8 @@ def check_config(config: TrainConfig) -> None:
     if c.loss == "bce" and (c.gp_lambda > 0 or c.clip_value is not None):
         raise ValueError("clipping and the gradient penalty belong to the Wasserstein loss; "
                          "set loss='wasserstein' or drop clip_value/gp_lambda")
+    if c.lr_decay not in ("none", "linear"):
+        raise ValueError(f"unknown lr_decay {c.lr_decay!r}; choose none or linear")
     for name in ("lr_g", "lr_d"):
         if not getattr(c, name) > 0:
             raise ValueError(f"{name} must be > 0, got {getattr(c, name)!r}")

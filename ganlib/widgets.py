@@ -69,7 +69,11 @@ class LatentWalk(widgets.VBox):
                                                value=0, description="class",
                                                style={"button_width": "36px"})
             rows.append(self.label)
-        self.image = widgets.Image(format="png", value=self.render())
+        png = self.render()
+        # natural size: JupyterLab would otherwise stretch the grid to the page's width
+        width = int.from_bytes(png[16:20], "big")
+        self.image = widgets.Image(format="png", value=png,
+                                   layout=widgets.Layout(width=f"{width}px"))
         for w in (self.seed_a, self.seed_b, self.mode, self.t, self.label):
             if w is not None:
                 w.observe(self.update, names="value")

@@ -232,3 +232,14 @@ def test_config_round_trip():
     cfg = preset("wgan", "grid25", steps=5)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg.optimizer == "rmsprop" and cfg.clip_value == 0.01 and cfg.n_critic == 5
+
+
+def test_linear_lr_decay_reaches_zero_at_the_end(tiny_images):
+    seen = []
+    run = train(image(steps=4, lr_decay="linear"), tiny_images, progress=False,
+                callback=lambda r: seen.append(r.opt_g.param_groups[0]["lr"]))
+    lr = run.config.lr_g
+    assert seen == pytest.approx([lr * 0.75, lr * 0.5, lr * 0.25, 0.0])
+    assert run.opt_c.param_groups[0]["lr"] == 0.0
+    with pytest.raises(ValueError, match="lr_decay"):
+        train(image(lr_decay="cosine"), tiny_images, progress=False)
