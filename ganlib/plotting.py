@@ -86,15 +86,18 @@ def real_vs_fake(real: Tensor, fake: Tensor, modes: Tensor | None = None,
 
 def snapshots_strip(snapshots: list[tuple[int, Tensor]], n: int = 6,
                     modes: Tensor | None = None, size: float = 2.2,
-                    values: list[str] | None = None) -> Figure:
-    """`n` evenly spaced snapshots of the fixed-noise samples, left to right over training."""
+                    values: list[str] | None = None, nrow: int | None = None) -> Figure:
+    """`n` evenly spaced snapshots of the fixed-noise samples, left to right over training.
+
+    Images: the first 36 of each snapshot, `nrow` to a row (default: a square grid).
+    """
     idx = np.unique(np.linspace(0, len(snapshots) - 1, min(n, len(snapshots))).round()
                     .astype(int))
     fig = Figure(figsize=(size * len(idx), size + 0.3))
     axes = np.atleast_1d(fig.subplots(1, len(idx)))
     for j, (ax, i) in enumerate(zip(axes, idx, strict=True)):
         step, x = snapshots[i]
-        _draw(ax, x[:36] if x.dim() == 4 else x, modes)
+        _draw(ax, x[:36] if x.dim() == 4 else x, modes, nrow)
         ax.set_title(f"step {step}" + (f"\n{values[j]}" if values else ""), fontsize=9)
         if x.dim() == 2:
             ax.set_xticks([])
@@ -139,9 +142,9 @@ def loss_curves(history: dict, keys: tuple[str, ...] = ("d_loss", "g_loss"),
     return fig if fig is not None else ax.figure
 
 
-def _frame(x: Tensor, modes: Tensor | None, step: int) -> Image.Image:
+def _frame(x: Tensor, modes: Tensor | None, step: int, nrow: int | None = None) -> Image.Image:
     if x.dim() == 4:
-        img = Image.fromarray(image_grid(x.float()))
+        img = Image.fromarray(image_grid(x.float(), nrow))
         return img.resize((img.width * 2, img.height * 2), Image.NEAREST)
     fig = samples_figure(x, title=f"step {step}", modes=modes, size=3)
     img = Image.open(io.BytesIO(fig_to_png(fig, dpi=70))).convert("RGB")
@@ -150,13 +153,18 @@ def _frame(x: Tensor, modes: Tensor | None, step: int) -> Image.Image:
 
 
 def snapshots_gif(snapshots: list[tuple[int, Tensor]], modes: Tensor | None = None,
-                  max_frames: int = 40, ms_per_frame: int = 250) -> bytes:
-    """An animated GIF (bytes) of the fixed-noise samples over training."""
+                  max_frames: int = 40, ms_per_frame: int = 250,
+                  nrow: int | None = None) -> bytes:
+    """An animated GIF (bytes) of the fixed-noise samples over training.
+
+    Image frames are grids with `nrow` images to a row (default: square). A GIF of many
+    frames of many images is megabytes: pass fewer images per snapshot or fewer frames.
+    """
     if not snapshots:
         raise ValueError("no snapshots to animate; train for at least one step")
     idx = np.unique(np.linspace(0, len(snapshots) - 1, min(max_frames, len(snapshots)))
                     .round().astype(int))
-    frames = [_frame(snapshots[i][1], modes, snapshots[i][0]) for i in idx]
+    frames = [_frame(snapshots[i][1], modes, snapshots[i][0], nrow) for i in idx]
     size = frames[0].size
     frames = [f.resize(size) for f in frames]
     buf = io.BytesIO()

@@ -1,8 +1,15 @@
 import pytest
 import torch
 
-from ganlib.latent import (class_sweep, interpolate, latent_path, lerp, noise_from_seed, slerp,
-                           walk_strip)
+from ganlib.latent import (
+    class_sweep,
+    interpolate,
+    latent_path,
+    lerp,
+    noise_from_seed,
+    slerp,
+    walk_strip,
+)
 from ganlib.models import ConditionalGenerator, DCGANGenerator
 
 

@@ -82,6 +82,15 @@ def test_conditional_label_changes_output(resnet):
         G(z)
 
 
+@pytest.mark.parametrize("resnet", [False, True])
+def test_label_embeddings_start_as_loud_as_z_and_pixels(resnet):
+    torch.manual_seed(0)
+    G = ConditionalGenerator(z_dim=8, n_classes=10, width=4, resnet=resnet)
+    D = ConditionalCritic(n_classes=10, width=4)
+    for embed in (G.embed, D.embed):
+        assert 0.8 < embed.weight.std().item() < 1.2  # N(0, 1), not DCGAN's N(0, 0.02)
+
+
 def test_sample_restores_mode_and_validates_labels():
     G = ConditionalGenerator(z_dim=8, n_classes=10, width=4)
     G.train()
