@@ -1,0 +1,588 @@
+"""Speed and time-to-quality benchmark: `python -m ganlib bench`.
+
+Everything is measured in one run, side by side, so a noisy machine shifts both sides of a
+comparison alike:
+
+- peak: the GFLOP/s of a large float32 matrix multiply, the practical peak of this CPU;
+- throughput: images (or points) per second of ganlib's training step against a naive
+  reference loop written the way the seed notebooks train, on the same model and batch size,
+  and the GFLOP/s each achieves (counted with torch.utils.flop_counter) as a share of the peak;
+- levers: ganlib's step with each of its speed choices turned off in turn (channels-last,
+  fused Adam, reusing the critic step's fakes) and with 1 or all threads: what each is worth;
+- toys: seconds until WGAN-GP captures every mode of ring8 (8/8) and grid25 (25/25) with
+  >= 80 % high-quality samples (the VEEGAN / PacGAN protocol on 2,500 samples);
+- digits: the digit judge's Fréchet distance and class coverage of DCGAN on digits5k after
+  60, 120 and 180 s, for ganlib's loop and for the naive loop at the same budget;
+- digits-seed: the same for the naive loop with the seed notebooks' model size.
+
+The clock: budgets count training time only. Evaluations run inside the training callback
+(or between naive steps) with the clock paused, so a slow metric never eats the budget.
+
+    python -m ganlib bench                      # everything, ~20 min on a quiet 2-core CPU
+    python -m ganlib bench --only throughput    # one or more parts, comma separated
+    python -m ganlib bench --quick              # a tiny version that runs in seconds (tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import losses
+from .config import TrainConfig, preset
+from .data import load
+from .models import build_models
+from .train import critic_step, generator_step, make_optimizer, make_run, train, train_one_step
+
+PARTS = ("peak", "throughput", "levers", "toys", "digits", "digits-seed")
+SEED_WIDTH = 256  # the seed notebooks' DCGAN-32: filters [1024, 512, 256] = width 256 here
+
+
+# ----------------------------------------------------------------------------------------------
+# The naive reference: how the seed notebooks train
+# ----------------------------------------------------------------------------------------------
+
+
+class _PilImages(torch.utils.data.Dataset):
+    """Images served one at a time as PIL images, through per-sample torchvision transforms."""
+
+    def __init__(self, images: torch.Tensor):
+        from torchvision import transforms
+
+        # back to the uint8 pixels the seed notebooks read from disk: (N, H, W) or (N, H, W, 3)
+        pixels = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        self.pixels = pixels[:, 0].numpy() if pixels.shape[1] == 1 else \
+            pixels.permute(0, 2, 3, 1).numpy()
+        c = images.shape[1]
+        self.transform = transforms.Compose([
+            transforms.ToTensor(), transforms.Normalize((0.5,) * c, (0.5,) * c)])
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.pixels[i])), 0
+
+
+class NaiveLoop:
+    """One generator step (after n_critic critic steps) written the seed notebooks' way.
+
+    Same models (built from the same config), batch size, losses and optimizers as ganlib, but:
+    a torchvision DataLoader with per-sample transforms (images) or numpy batches (toys), fakes
+    made with autograd on for the critic step, `zero_grad()` as the seeds call it, the
+    critic's weight gradients computed (and thrown away) during the generator step, and each
+    loss read with `.item()` every step. For n_critic = 1 it reuses the critic step's fakes in
+    the generator step, as the PyTorch DCGAN tutorial does (that saves a generator forward).
+    Note: since torch 2.0 a plain `zero_grad()` already sets gradients to None.
+    """
+
+    def __init__(self, config: TrainConfig, data):
+        self.config, self.data = config, data
+        torch.manual_seed(config.seed)
+        self.G, self.critic = build_models(config, tuple(data.shape))
+        opt = (lambda p, lr: torch.optim.RMSprop(p, lr=lr)) if config.optimizer == "rmsprop" \
+            else (lambda p, lr: torch.optim.Adam(p, lr=lr, betas=config.betas))
+        self.opt_g, self.opt_d = opt(self.G.parameters(), config.lr_g), \
+            opt(self.critic.parameters(), config.lr_d)
+        self.step_count = 0
+        self.losses: list[tuple[float, float]] = []
+        if getattr(data, "is_toy", False):
+            self.rng = np.random.default_rng(config.seed)
+            self._batches = None
+        else:
+            loader = torch.utils.data.DataLoader(
+                _PilImages(data.images), batch_size=config.batch_size, shuffle=True,
+                drop_last=True, generator=torch.Generator().manual_seed(config.seed))
+            self._loader, self._batches = loader, iter(loader)
+
+    def real_batch(self) -> torch.Tensor:
+        if self._batches is None:  # toys: a fresh numpy batch, then a tensor
+            modes = self.data.modes.numpy()
+            k = self.rng.integers(len(modes), size=self.config.batch_size)
+            x = modes[k] + self.data.sigma * self.rng.standard_normal((len(k), 2))
+            return torch.from_numpy(x).float()
+        try:
+            return next(self._batches)[0]
+        except StopIteration:  # next epoch
+            self._batches = iter(self._loader)
+            return next(self._batches)[0]
+
+    def step(self) -> None:
+        cfg, G, D = self.config, self.G, self.critic
+        fake = None
+        for _ in range(cfg.n_critic):
+            real = self.real_batch()
+            z = torch.randn(real.shape[0], G.z_dim)
+            fake = G(z)  # autograd on: a graph is built and only used if reused below
+            D.zero_grad()
+            d_real, d_fake = D(real), D(fake.detach())
+            if cfg.loss == "bce":
+                d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            else:
+                d_loss = d_fake.mean() - d_real.mean()
+                if cfg.gp_lambda > 0:
+                    d_loss = d_loss + losses.gradient_penalty(D, real, fake.detach(),
+                                                              cfg.gp_lambda)[0]
+            d_loss.backward()
+            self.opt_d.step()
+            if cfg.clip_value is not None:
+                for p in D.parameters():
+                    p.data.clamp_(-cfg.clip_value, cfg.clip_value)
+            d_value = d_loss.item()
+        if cfg.n_critic > 1 or fake is None:
+            fake = G(torch.randn(cfg.batch_size, G.z_dim))
+        G.zero_grad()
+        scores = D(fake)
+        if cfg.loss == "bce":
+            g_loss = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+        else:
+            g_loss = -scores.mean()
+        g_loss.backward()
+        self.opt_g.step()
+        self.losses.append((d_value, g_loss.item()))
+        self.step_count += 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Speed: the matmul peak and training throughput
+# ----------------------------------------------------------------------------------------------
+
+
+def matmul_gflops(n: int = 4096, repeats: int = 3, threads: int | None = None) -> float:
+    """GFLOP/s of an n x n float32 matrix multiply (best of `repeats`): the practical peak."""
+    with _threads(threads):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        a @ b  # warm up
+        best = math.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+class _threads:
+    """Set torch's CPU threads for a `with` block (None: leave as is)."""
+
+    def __init__(self, n: int | None):
+        self.n, self.before = n, torch.get_num_threads()
+
+    def __enter__(self):
+        if self.n:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.before)
+
+
+def ganlib_threads(config: TrainConfig, data) -> int:
+    """The thread count ganlib.train would pick for this run (see TrainConfig.threads)."""
+    return config.threads or (1 if getattr(data, "is_toy", False) else torch.get_num_threads())
+
+
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's module tracker: every count goes to the total."""
+
+    parents = frozenset({"Global"})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def flops_per_step(step: Callable[[], None]) -> float:
+    """Floating-point operations of one call of `step` (matmuls and convolutions, as counted by
+    torch.utils.flop_counter, forward, backward and the penalty's double backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    # Its per-module bookkeeping (backward hooks) fails inside torch.autograd.grad, which the
+    # gradient penalty calls; we only need the total, so count everything under "Global".
+    counter.mod_tracker = _GlobalOnly()
+    with counter:
+        step()
+    return float(counter.get_total_flops())
+
+
+def _rate(step: Callable[[], None], seconds: float, min_steps: int) -> float:
+    """Steps per second of `step`, run for about `seconds` (and at least `min_steps` steps)."""
+    n, t0 = 0, time.perf_counter()
+    while n < min_steps or time.perf_counter() - t0 < seconds:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3,
+               warmup: int = 3, min_steps: int = 3, naive_threads: int | None = None) -> dict:
+    """ganlib's training step against the naive loop on the same model and batch.
+
+    The two loops take turns (`rounds` times, ~`seconds` each) and each keeps its best round, so
+    a burst of load from another process hits both alike. Images per second count the real
+    images the critic reads: batch_size x n_critic per generator step.
+    """
+    run = make_run(config, data)
+    naive = NaiveLoop(config, data)
+    threads = {"ganlib": ganlib_threads(config, data),
+               "naive": naive_threads or torch.get_num_threads()}
+    steps = {"ganlib": lambda: train_one_step(run, data), "naive": naive.step}
+    best = {"ganlib": 0.0, "naive": 0.0}
+    flops = {}
+    for name, step in steps.items():
+        with _threads(threads[name]):
+            for _ in range(warmup):
+                step()
+            flops[name] = flops_per_step(step)
+    for _ in range(rounds):
+        for name, step in steps.items():
+            with _threads(threads[name]):
+                best[name] = max(best[name], _rate(step, seconds, min_steps))
+    per_step = config.batch_size * config.n_critic
+    out = {"model": config.model, "data": config.data, "width": config.width,
+           "batch_size": config.batch_size, "n_critic": config.n_critic}
+    for name in steps:
+        out[name] = {"threads": threads[name], "steps_per_s": best[name],
+                     "images_per_s": best[name] * per_step, "gflop_per_step": flops[name] / 1e9,
+                     "gflops": flops[name] * best[name] / 1e9}
+    out["speedup"] = best["ganlib"] / best["naive"]
+    return out
+
+
+def _step_without(run, data, lever: str) -> Callable[[], None]:
+    """ganlib's step with one speed lever turned off (the run is changed in place)."""
+    cfg = run.config
+    if lever == "channels_last":
+        run.G.to(memory_format=torch.contiguous_format)
+        run.critic.to(memory_format=torch.contiguous_format)
+    elif lever == "fused_adam":
+        run.opt_g = make_optimizer(cfg, run.G.parameters(), cfg.lr_g)
+        run.opt_c = make_optimizer(cfg, run.critic.parameters(), cfg.lr_d)
+    elif lever == "fake_reuse":
+        def step():  # n_critic = 1 without reuse: no-grad fakes for D, fresh fakes for G
+            real, labels = data.sample(cfg.batch_size, generator=run.rng)
+            labels = labels if labels is not None and run.G.n_classes else None
+            stats, _ = critic_step(run, real, labels, keep_fake=False)
+            g_loss = generator_step(run, labels, cfg.batch_size)
+            torch.stack([stats["d_loss"], g_loss]).tolist()  # the history's one sync per step
+        return step
+    return lambda: train_one_step(run, data)
+
+
+def levers(config: TrainConfig, data, seconds: float = 5.0, rounds: int = 3,
+           warmup: int = 2, min_steps: int = 2) -> dict:
+    """Steps per second of ganlib's step with each speed lever turned off in turn, and with
+    1 or all threads, relative to the full step: which of the loop's choices pay here."""
+    names = ["all levers"]
+    if len(data.shape) == 3:
+        names += ["no channels_last"]
+    if config.optimizer == "adam":
+        names += ["no fused_adam"]
+    if config.n_critic == 1:
+        names += ["no fake_reuse"]
+    steps, threads = {}, {}
+    for name in names:
+        run = make_run(config, data)
+        steps[name] = _step_without(run, data, name.removeprefix("no "))
+        threads[name] = ganlib_threads(config, data)
+    for n in sorted({1, os.cpu_count() or 1}):
+        run = make_run(config, data)
+        steps[f"{n} thread(s)"] = _step_without(run, data, "")
+        threads[f"{n} thread(s)"] = n
+    best = dict.fromkeys(steps, 0.0)
+    for name, step in steps.items():
+        with _threads(threads[name]):
+            for _ in range(warmup):
+                step()
+    for _ in range(rounds):
+        for name, step in steps.items():
+            with _threads(threads[name]):
+                best[name] = max(best[name], _rate(step, seconds, min_steps))
+    return {"model": config.model, "data": config.data, "width": config.width,
+            "batch_size": config.batch_size,
+            "steps_per_s": best, "threads": threads,
+            "relative": {k: v / best["all levers"] for k, v in best.items()}}
+
+
+# ----------------------------------------------------------------------------------------------
+# Time to quality
+# ----------------------------------------------------------------------------------------------
+
+
+class TrainingClock:
+    """Training seconds with evaluations taken out: the clock runs only between `pause()` and
+    the next `resume()`, i.e. while the loop trains, never while a metric is computed."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._since: float | None = time.perf_counter()
+
+    def pause(self) -> float:
+        if self._since is not None:
+            self.seconds += time.perf_counter() - self._since
+            self._since = None
+        return self.seconds
+
+    def resume(self) -> None:
+        self._since = time.perf_counter()
+
+
+def toy_time_to_quality(config: TrainConfig, data, limit_s: float, eval_every: int = 25,
+                        n: int = 2500) -> dict:
+    """Training seconds (and generator steps) until every mode is captured with >= 80 %
+    high-quality samples, checked every `eval_every` steps; None if not within `limit_s`."""
+    from .metrics import toy_metrics
+
+    clock, state = TrainingClock(), {"hit": None, "metrics": None}
+    eval_rng = torch.Generator()
+
+    def callback(run) -> bool:
+        seconds = clock.pause()
+        stop = seconds >= limit_s
+        if run.step % eval_every == 0 or stop:
+            m = toy_metrics(run.G, data, n, generator=eval_rng.manual_seed(1234))
+            state["metrics"] = m
+            if m["modes_captured"] == m["n_modes"] and m["high_quality"] >= 0.8:
+                state["hit"] = (seconds, run.step)
+                stop = True
+        clock.resume()
+        return stop
+
+    cfg = config.replace(steps=10**9, seconds=None)
+    run = train(cfg, data, progress=False, callback=callback)
+    m = state["metrics"] or {}
+    return {"model": config.model, "data": config.data, "seed": config.seed,
+            "seconds": state["hit"][0] if state["hit"] else None,
+            "steps": state["hit"][1] if state["hit"] else None,
+            "limit_s": limit_s, "trained_s": clock.seconds, "trained_steps": run.step,
+            "steps_per_s": run.step / clock.seconds if clock.seconds else math.nan,
+            "modes_captured": m.get("modes_captured"), "n_modes": m.get("n_modes"),
+            "high_quality": m.get("high_quality")}
+
+
+def _digit_row(G, judge, data, seconds: float, steps: int, n: int) -> dict:
+    from .metrics import image_metrics
+
+    m = image_metrics(G, judge, data, n=n, generator=torch.Generator().manual_seed(1234))
+    return {"seconds": round(seconds, 1), "steps": steps, "frechet": m["frechet"],
+            "classes_covered": m["classes_covered"], "confidence": m["confidence"]}
+
+
+def digits_quality(config: TrainConfig, data, judge, marks=(60, 120, 180), loop: str = "ganlib",
+                   n: int = 1000) -> dict:
+    """The judge's Fréchet distance and class coverage after each of `marks` training seconds,
+    for ganlib.train (loop='ganlib') or the seed-style NaiveLoop (loop='naive')."""
+    marks = sorted(marks)
+    clock, rows = TrainingClock(), []
+
+    def evaluate(G, steps: int) -> bool:
+        """Called after every step with the clock paused; True once the last mark is done."""
+        while len(rows) < len(marks) and clock.seconds >= marks[len(rows)]:
+            rows.append(_digit_row(G, judge, data, clock.seconds, steps, n))
+        return len(rows) == len(marks)
+
+    if loop == "ganlib":
+        def callback(run) -> bool:
+            clock.pause()
+            stop = evaluate(run.G, run.step)
+            clock.resume()
+            return stop
+
+        train(config.replace(steps=10**9, seconds=None), data, progress=False, callback=callback)
+    else:
+        naive = NaiveLoop(config, data)
+        while True:
+            naive.step()
+            clock.pause()
+            if evaluate(naive.G, naive.step_count):
+                break
+            clock.resume()
+    return {"loop": loop, "model": config.model, "width": config.width,
+            "batch_size": config.batch_size, "threads": torch.get_num_threads(), "rows": rows}
+
+
+# ----------------------------------------------------------------------------------------------
+# The whole benchmark
+# ----------------------------------------------------------------------------------------------
+
+
+def _settings(quick: bool) -> dict:
+    """Sizes of every part: the real benchmark, or a tiny one that runs in seconds."""
+    if quick:
+        return dict(matmul_n=256, seconds=0.05, rounds=1, warmup=1, min_steps=2,
+                    tiny=dict(width=8, batch_size=16, n_critic=1), toy_limits={"ring8": 1.0},
+                    marks=(0.5, 1.0), n_eval=50, seed_width=8)
+    return dict(matmul_n=4096, seconds=10.0, rounds=3, warmup=3, min_steps=3, tiny={},
+                toy_limits={"ring8": 120.0, "grid25": 180.0}, marks=(60, 120, 180),
+                n_eval=1000, seed_width=SEED_WIDTH)
+
+
+def run_bench(out_json: str | Path | None = None, quick: bool = False,
+              only: str | list[str] | None = None, seeds: tuple[int, ...] = (0,),
+              judge=None, verbose: bool = True) -> dict:
+    """Run the benchmark parts in `only` (default: all of PARTS), print a table, return a dict.
+
+    Args:
+        out_json: write the results here as JSON (None: do not write).
+        quick: tiny models and budgets, seconds in all (what the tests run).
+        only: parts to run, a list or a comma-separated string, from PARTS.
+        seeds: seeds for the time-to-quality parts (each seed is a separate run).
+        judge: the digit judge (default `ganlib.judge.load_judge()`); the tests pass a tiny one.
+        verbose: print progress lines and the final table.
+    """
+    parts = _parse_parts(only)
+    s = _settings(quick)
+    say = print if verbose else (lambda *a, **k: None)
+    result: dict = {"machine": _machine(), "quick": quick, "parts": list(parts)}
+    start = time.perf_counter()
+
+    if "peak" in parts or "throughput" in parts:
+        say("peak: timing a float32 matrix multiply ...")
+        result["peak"] = {str(t): matmul_gflops(s["matmul_n"], threads=t)
+                          for t in sorted({1, torch.get_num_threads()})}
+
+    if "throughput" in parts:
+        rows = []
+        for model, name in (("dcgan", "digits5k"), ("wgan-gp", "digits5k"), ("wgan-gp", "ring8")):
+            data = load(name)
+            cfg = preset(model, name, device="cpu", **s["tiny"])
+            say(f"throughput: {model} on {name}, ganlib vs naive ...")
+            row = throughput(cfg, data, s["seconds"], s["rounds"], s["warmup"], s["min_steps"])
+            for loop in ("ganlib", "naive"):
+                peak = result["peak"].get(str(row[loop]["threads"]))
+                row[loop]["share_of_peak"] = row[loop]["gflops"] / peak if peak else None
+            rows.append(row)
+        result["throughput"] = rows
+
+    if "levers" in parts:
+        rows = []
+        for model, name in (("dcgan", "digits5k"), ("wgan-gp", "ring8")):
+            cfg = preset(model, name, device="cpu", **s["tiny"])
+            say(f"levers: {model} on {name}, each speed lever off in turn ...")
+            rows.append(levers(cfg, load(name), s["seconds"] / 2, s["rounds"], s["warmup"],
+                               s["min_steps"]))
+        result["levers"] = rows
+
+    if "toys" in parts:
+        rows = []
+        for name, limit in s["toy_limits"].items():
+            data = load(name)
+            for seed in seeds:
+                cfg = preset("wgan-gp", name, device="cpu", seed=seed, **s["tiny"])
+                say(f"toys: wgan-gp on {name}, seed {seed}, up to {limit:g} s ...")
+                rows.append(toy_time_to_quality(cfg, data, limit))
+        result["toys"] = rows
+
+    if "digits" in parts or "digits-seed" in parts:
+        from .judge import load_judge
+
+        judge = judge if judge is not None else load_judge(verbose=verbose)
+        data = load("digits5k")
+        cfg = preset("dcgan", "digits5k", device="cpu", **s["tiny"])
+        runs = []
+        if "digits" in parts:
+            for loop in ("ganlib", "naive"):
+                say(f"digits: dcgan on digits5k, {loop} loop, {max(s['marks']):g} s ...")
+                runs.append(digits_quality(cfg, data, judge, s["marks"], loop, s["n_eval"]))
+        if "digits-seed" in parts:
+            say(f"digits: the seed notebooks' DCGAN (width {s['seed_width']}), naive loop ...")
+            seed_cfg = cfg.replace(width=s["seed_width"])
+            runs.append(digits_quality(seed_cfg, data, judge, s["marks"], "naive", s["n_eval"]))
+            runs[-1]["loop"] = "naive-seed"
+        result["digits"] = runs
+
+    result["seconds"] = time.perf_counter() - start
+    if out_json is not None:
+        Path(out_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_json).write_text(json.dumps(result, indent=2))
+    if verbose:
+        print(format_table(result))
+    return result
+
+
+def _parse_parts(only) -> tuple[str, ...]:
+    if only is None:
+        return PARTS
+    names = [p.strip() for p in (only.split(",") if isinstance(only, str) else only)]
+    bad = [p for p in names if p not in PARTS]
+    if bad or not names:
+        raise ValueError(f"unknown benchmark part(s) {', '.join(bad) or '(none)'}; "
+                         f"choose from {', '.join(PARTS)}, comma separated")
+    return tuple(p for p in PARTS if p in names)
+
+
+def _machine() -> dict:
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+
+
+def format_table(result: dict) -> str:
+    """The short human-readable summary printed at the end."""
+    lines = []
+    if "peak" in result:
+        peaks = ", ".join(f"{v:.0f} GFLOP/s ({k} thr)" for k, v in result["peak"].items())
+        lines.append(f"matmul peak: {peaks}")
+    if "throughput" in result:
+        lines.append("throughput (same model, same batch)   ganlib img/s  naive img/s  speedup"
+                     "  ganlib GFLOP/s (% peak)")
+        for r in result["throughput"]:
+            g, n = r["ganlib"], r["naive"]
+            share = f"{100 * g['share_of_peak']:.0f}%" if g.get("share_of_peak") else "?"
+            lines.append(f"  {r['model']:>8} {r['data']:<9} w={r['width']:<3} "
+                         f"b={r['batch_size']:<4}  {g['images_per_s']:>10.0f}"
+                         f"  {n['images_per_s']:>11.0f}  {r['speedup']:>6.2f}x"
+                         f"  {g['gflops']:>8.1f} ({share})")
+    if "levers" in result:
+        lines.append("speed levers (steps/s relative to ganlib's full step; < 1 means it helps)")
+        for r in result["levers"]:
+            cells = ", ".join(f"{k} {v:.2f}" for k, v in r["relative"].items()
+                              if k != "all levers")
+            lines.append(f"  {r['model']:>8} {r['data']:<9} {cells}")
+    if "toys" in result:
+        lines.append("time to all modes with >= 80% high quality (training seconds / steps)")
+        for r in result["toys"]:
+            hit = f"{r['seconds']:.0f} s / {r['steps']} steps" if r["seconds"] is not None \
+                else f"not within {r['limit_s']:g} s ({r['modes_captured']}/{r['n_modes']}, " \
+                     f"{100 * (r['high_quality'] or 0):.0f}% hq)"
+            lines.append(f"  {r['model']} {r['data']:<7} seed {r['seed']}: {hit}"
+                         f"  [{r['steps_per_s']:.1f} steps/s]")
+    if "digits" in result:
+        lines.append("digits5k DCGAN: Fréchet distance (judge) / classes covered after")
+        for r in result["digits"]:
+            cells = "  ".join(f"{row['seconds']:>5.0f}s: {row['frechet']:7.1f} / "
+                              f"{row['classes_covered']:>2}" for row in r["rows"])
+            lines.append(f"  {r['loop']:<10} w={r['width']:<3} {cells}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ganlib bench [--quick] [--only parts] [--out file.json] [--seeds 0,1,2]`."""
+    parser = argparse.ArgumentParser(prog="python -m ganlib bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="bench.json", help="JSON file for the results")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: seconds, not minutes")
+    parser.add_argument("--only", default=None, help=f"comma-separated parts of {','.join(PARTS)}")
+    parser.add_argument("--seeds", default="0", help="seeds for the toy runs, e.g. 0,1,2")
+    args = parser.parse_args(argv)
+    try:
+        seeds = tuple(int(x) for x in args.seeds.split(","))
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}"
+                         ) from None
+    run_bench(args.out, quick=args.quick, only=args.only, seeds=seeds)
+    return 0
