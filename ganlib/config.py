@@ -44,7 +44,7 @@ class TrainConfig:
     seconds: float | None = None  # wall-clock budget; when set, overrides `steps` as the stop
     seed: int = 0  # seeds the models' init, the data batches, z and the penalty's α
     device: str = "auto"  # auto (CUDA, then Apple MPS, then CPU) | cpu | cuda | mps
-    threads: int = 0  # CPU threads for torch; 0 = auto (1 for the tiny toy MLPs, else torch's)
+    threads: int = 0  # CPU threads for torch; 0 = auto (1: see train.py for the measurements)
     sample_every: int = 100  # keep samples of the fixed noise batch every this many steps
     n_fixed: int = 64  # size of that fixed noise batch
     checkpoint_every: int = 0  # write a checkpoint every this many steps (0: only at the end)

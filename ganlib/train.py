@@ -309,9 +309,12 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
                desc=f"{config.model} on {config.data}", leave=True)
     flag: dict = {}
     threads_before = torch.get_num_threads()
-    threads = config.threads or (1 if getattr(data, "is_toy", False) else threads_before)
+    # One CPU thread unless asked: the course's small nets spend their time in per-op
+    # overhead, and with a second thread any other busy process (a browser, a second kernel)
+    # made training 10-100x slower here (measured: DCGAN 16 s/step with 2 threads beside a
+    # busy CI run, ~0.15 s/step with 1; the toy WGAN-GP 2 vs 31 steps/s).
+    threads = config.threads or 1
     if run.device.type == "cpu":
-        # tiny MLPs spend their time in per-op overhead, which a second thread only adds to
         torch.set_num_threads(threads)
     start_elapsed, t0 = run.elapsed, time.perf_counter()
     take_snapshot(run)
