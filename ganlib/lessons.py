@@ -1,10 +1,11 @@
 """Small pure functions that two lessons compute and plot: divergences, loss curves, coverage.
 
 - 01_mode_collapse: `js_divergence`, `emd_1d` and `shift_divergences` (why the Jensen-Shannon
-  divergence gives no gradient where the earth mover's distance does), and `CoverageRecorder`
-  (a training callback that records modes captured over training).
+  divergence gives no gradient where the earth mover's distance does); `CoverageRecorder` (a
+  training callback that records modes captured over training) with `coverage_figure` and
+  `coverage_strip` to draw what it recorded.
 - 02_bce_gan: `generator_loss_curves` (the minimax and non-saturating generator losses and
-  their gradients against D(G(z))).
+  their gradients against D(G(z))) and `generator_grad_norms` (the same, felt by a real G).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from . import losses, plotting
 from .metrics import mode_coverage
 
 __all__ = ["js_divergence", "emd_1d", "shifted_pair", "shift_divergences",
-           "generator_loss_curves", "CoverageRecorder", "coverage_figure", "coverage_strip"]
+           "generator_loss_curves", "generator_grad_norms", "CoverageRecorder",
+           "coverage_figure", "coverage_strip"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -166,6 +168,35 @@ def generator_loss_curves(logits) -> dict[str, np.ndarray]:
     result["logit"] = logits.numpy()
     result["d_fake"] = torch.sigmoid(logits).numpy()
     return result
+
+
+def generator_grad_norms(G: Any, critic: Any, z: torch.Tensor) -> dict[str, float]:
+    """How hard each generator loss pushes G's weights, for one batch of noise `z`.
+
+    Taught in 02_bce_gan. Backpropagates `ganlib.losses.g_loss_minimax` and
+    `g_loss_nonsaturating` of `critic(G(z))` into G and returns the norm of the gradient over
+    all of G's parameters for each, with the mean D(G(z)) = sigmoid(logit) of the batch. When D
+    rejects the fakes (D(G(z)) ≈ 0) the minimax norm is smaller by a factor of about
+    1 / D(G(z)). Leaves no gradients behind on G or the critic.
+
+    Args:
+        G: a generator, z (N, z_dim) -> fakes.
+        critic: the discriminator, fakes -> (N,) logits.
+        z: (N, z_dim) noise.
+    Returns:
+        {"minimax": float, "nonsaturating": float, "d_fake": float}.
+    """
+    params = [p for p in G.parameters() if p.requires_grad]
+    out: dict[str, float] = {}
+    for name, fn in (("minimax", losses.g_loss_minimax),
+                     ("nonsaturating", losses.g_loss_nonsaturating)):
+        logits = critic(G(z))  # (N,)
+        grads = torch.autograd.grad(fn(logits), params, allow_unused=True)
+        out[name] = float(torch.sqrt(sum((g.detach() ** 2).sum() for g in grads
+                                         if g is not None)))
+    with torch.no_grad():
+        out["d_fake"] = float(torch.sigmoid(critic(G(z))).mean())
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

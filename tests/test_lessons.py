@@ -146,3 +146,34 @@ def test_coverage_figure_and_strip():
     assert len(strip.axes) == 3
     with pytest.raises(ValueError, match="no snapshots"):
         lessons.coverage_strip([], rec, data.modes)
+
+
+def test_generator_grad_norms_minimax_vanishes_when_d_rejects():
+    torch.manual_seed(0)
+    G = torch.nn.Linear(3, 2)  # z (N, 3) -> "fakes" (N, 2)
+
+    class Rejecting(torch.nn.Module):
+        """A discriminator whose logits sit near `shift` for every fake."""
+
+        def __init__(self, shift):
+            super().__init__()
+            self.w, self.shift = torch.nn.Linear(2, 1), shift
+
+        def forward(self, x):
+            return self.w(x).squeeze(1) + self.shift
+
+    z = torch.randn(32, 3)
+    confident = lessons.generator_grad_norms(G, Rejecting(-9.0), z)
+    assert confident["d_fake"] < 1e-3
+    assert confident["nonsaturating"] > 500 * confident["minimax"] > 0
+    unsure = lessons.generator_grad_norms(G, Rejecting(0.0), z)
+    assert 0.2 < unsure["d_fake"] < 0.8
+    assert unsure["nonsaturating"] / unsure["minimax"] < 5
+    assert all(p.grad is None for p in G.parameters())  # nothing left behind
+    # known answer: per sample d(-softplus(l))/dl = -D and d(softplus(-l))/dl = -(1 - D); for a
+    # constant logit the two gradient norms differ by exactly D / (1 - D)
+    flat = Rejecting(-2.0)
+    G2 = torch.nn.Linear(3, 2)
+    n = lessons.generator_grad_norms(G2, flat, torch.zeros(4, 3))  # G2(z) = bias: same logit
+    d = n["d_fake"]
+    assert n["minimax"] / n["nonsaturating"] == pytest.approx(d / (1 - d), rel=1e-5)
