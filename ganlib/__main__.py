@@ -76,7 +76,7 @@ def cmd_course(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    return bench.main(args.rest)
+    return bench.main(args.bench_args)
 
 
 def cmd_judge(args) -> int:
@@ -95,12 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--smoke", action="store_true", help="tiny runs (seconds per notebook)")
     c.add_argument("--out", help="folder for executed notebooks and report.html")
     c.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 01,03")
-    b = sub.add_parser("bench", help="speed and time-to-quality benchmark", add_help=False)
-    b.add_argument("rest", nargs=argparse.REMAINDER)
+    # bench parses its own options (`python -m ganlib bench --help` lists them)
+    sub.add_parser("bench", help="speed and time-to-quality benchmark", add_help=False)
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")
     j.add_argument("--dataset", default="digits5k")
     j.add_argument("--retrain", action="store_true")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.bench_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     commands = {"train": cmd_train, "course": cmd_course, "bench": cmd_bench,
                 "judge": cmd_judge}
     try:
