@@ -42,6 +42,7 @@ from . import losses
 from .config import TrainConfig, preset
 from .data import load
 from .models import build_models
+from .threads import pick_threads
 from .train import critic_step, generator_step, make_optimizer, make_run, train, train_one_step
 
 PARTS = ("peak", "throughput", "levers", "toys", "digits", "digits-seed")
@@ -189,8 +190,8 @@ class _threads:
 
 
 def ganlib_threads(config: TrainConfig, data) -> int:
-    """The thread count ganlib.train would pick for this run (see TrainConfig.threads)."""
-    return config.threads or (1 if getattr(data, "is_toy", False) else torch.get_num_threads())
+    """The thread count ganlib.train would pick for this run now (see ganlib.threads)."""
+    return pick_threads(config.threads, toy=getattr(data, "is_toy", False))
 
 
 class _GlobalOnly:

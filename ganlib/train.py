@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from . import losses
 from .config import TrainConfig, check_config
 from .models import Generator, build_models
+from .threads import pick_threads
 
 HISTORY_KEYS = ("step", "time", "d_loss", "g_loss", "wasserstein", "d_real", "d_fake",
                 "grad_norm", "w_absmax", "w_at_clip")
@@ -70,6 +71,7 @@ class Run:
     elapsed: float = 0.0  # training seconds so far, over all sessions of this run
     interrupted: bool = False
     out: Path | None = None
+    threads: int | None = None  # CPU threads of the last training session (ganlib.threads)
 
     @property
     def device(self) -> torch.device:
@@ -309,13 +311,9 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
                desc=f"{config.model} on {config.data}", leave=True)
     flag: dict = {}
     threads_before = torch.get_num_threads()
-    # One CPU thread unless asked: the course's small nets spend their time in per-op
-    # overhead, and with a second thread any other busy process (a browser, a second kernel)
-    # made training 10-100x slower here (measured: DCGAN 16 s/step with 2 threads beside a
-    # busy CI run, ~0.15 s/step with 1; the toy WGAN-GP 2 vs 31 steps/s).
-    threads = config.threads or 1
-    if run.device.type == "cpu":
-        torch.set_num_threads(threads)
+    if run.device.type == "cpu":  # the idle cores for images, 1 for toys: see ganlib.threads
+        run.threads = pick_threads(config.threads, toy=getattr(data, "is_toy", False))
+        torch.set_num_threads(run.threads)
     start_elapsed, t0 = run.elapsed, time.perf_counter()
     take_snapshot(run)
 

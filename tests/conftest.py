@@ -5,6 +5,7 @@ collection, papermill writes a copy of each notebook with `smoke = True` injecte
 nothing executed) into the git-ignored tests/smoke_notebooks/, where nbval collects them.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,11 @@ def pytest_configure(config):
                             log_output=False)
 
 
-# One thread: the test models are tiny, and on a 2-core machine a second thread only adds
-# contention (measured: the training tests took 183 s with 2 threads beside another busy
-# process, 6 s with one).
+# One thread, here and (through the environment) in the notebook kernels nbval starts: the
+# test models are tiny, and on a 2-core machine a second thread only adds contention
+# (measured: the training tests took 183 s with 2 threads beside another busy process, 6 s
+# with one). It also keeps every run's numbers independent of how busy the machine is.
+os.environ["GANLIB_THREADS"] = "1"
 torch.set_num_threads(1)
 
 
