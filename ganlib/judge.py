@@ -35,7 +35,7 @@ FEATURE_DIM = 128
 class Judge(nn.Module):
     """conv 32 -> conv 64 -> fc 128 -> 10 on (N, 1, 32, 32) images in [-1, 1].
 
-    Taught in 04_dcgan_digits. Deliberately tiny: it trains in well under a minute on two CPU
+    Taught in 03_dcgan. Deliberately tiny: it trains in well under a minute on two CPU
     cores, yet reaches ~98% held-out accuracy on the bundled digits, which is all a metric needs.
     ``accuracy`` is the held-out accuracy measured when it was trained (NaN if untrained).
     """
@@ -171,7 +171,7 @@ def train_judge(
 ) -> Judge:
     """Train a `Judge` on real digits, holding out a seeded ``test_share`` to measure accuracy.
 
-    Taught in 04_dcgan_digits. Adam (lr 2e-3 with cosine decay, batch 64) and random shifts of
+    Taught in 03_dcgan. Adam (lr 2e-3 with cosine decay, batch 64) and random shifts of
     up to 2 pixels. All randomness (initial weights, split, shuffling, augmentation, dropout)
     comes from ``seed`` inside `torch.random.fork_rng`, so the result is reproducible and the
     caller's global RNG is left untouched.
@@ -259,7 +259,7 @@ def load_judge(
 ) -> Judge:
     """The digit judge for ``dataset``: from the cache, or trained once and cached.
 
-    Taught in 04_dcgan_digits. Training takes well under a minute on a 2-core CPU; afterwards the
+    Taught in 03_dcgan. Training takes well under a minute on a 2-core CPU; afterwards the
     weights load from ``data_dir()/judge_<dataset>.pt`` in a fraction of a second. A cache that is
     missing, unreadable, from an older version of this file, or trained with other settings is
     retrained and overwritten.

@@ -167,7 +167,7 @@ def frechet_distance(
 ) -> float:
     """Fréchet distance between Gaussians fitted to two sets of feature vectors.
 
-    Taught in 04_dcgan_digits. FID is this distance on Inception features; we use the digit
+    Taught in 03_dcgan. FID is this distance on Inception features; we use the digit
     judge's 128 penultimate features instead, which runs offline on a CPU and sees what matters
     for digits. The distance is ‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½): the first term catches a
     shifted mean, the second a too-narrow (collapsed) or too-wide spread. It is biased upwards for
@@ -204,7 +204,7 @@ def frechet_distance(
 def class_stats(probs: Tensor, min_share: float = 0.02) -> dict[str, Any]:
     """Which digits does the generator draw, how evenly, and how clearly?
 
-    Taught in 04_dcgan_digits. The image analogue of mode coverage: each generated image is
+    Taught in 03_dcgan. The image analogue of mode coverage: each generated image is
     assigned the judge's most likely class. A collapsed generator covers few classes (large
     ``class_kl``); a generator of mush gets low ``confidence`` even if its histogram looks even.
 
@@ -281,7 +281,7 @@ def image_metrics(
 ) -> dict[str, Any]:
     """Everything we report for a digit generator, from one batch of ``n`` generated images.
 
-    Taught in 04_dcgan_digits. Combines `class_stats` of the judge's predictions with the
+    Taught in 03_dcgan. Combines `class_stats` of the judge's predictions with the
     Fréchet distance between judge features of the generated images and of ``n`` real images
     (picked at random with ``generator``; the same N on both sides keeps the bias comparable).
     For a conditional G the images are generated with balanced labels 0..K-1, and the same batch
