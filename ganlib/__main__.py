@@ -58,7 +58,8 @@ def cmd_train(args) -> int:
     data = load(args.data, size=config.size, channels=config.channels)
     out = Path(args.out)
     run = train(config, data, out=out, resume=args.resume)
-    print(f"trained {run.step} generator steps in {run.elapsed:.1f} s -> {out}/")
+    where = f"{run.device.type}" + (f", {run.threads} thread(s)" if run.threads else "")
+    print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
     if not args.no_metrics:
         results = evaluate_run(run, data)
         (out / "metrics.json").write_text(json.dumps(results, indent=2))

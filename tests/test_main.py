@@ -19,6 +19,10 @@ def test_train_writes_a_run_folder_with_metrics(tmp_path, capsys):
     assert main(["train", "--model", "wgan-gp", "--data", "ring8", "--steps", "5", "--width",
                  "8", "--batch-size", "16", "--out", str(out), "--resume", "--no-metrics"]) == 0
     assert "trained 5 generator steps" in capsys.readouterr().out
+    # the run says where it trained: the tests pin one thread (conftest.py)
+    assert main(["train", "--model", "wgan-gp", "--data", "ring8", "--steps", "6", "--width",
+                 "8", "--batch-size", "16", "--out", str(out), "--resume", "--no-metrics"]) == 0
+    assert "(cpu, 1 thread(s))" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv,message", [
