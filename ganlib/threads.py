@@ -1,18 +1,24 @@
 """How many CPU threads training uses: the idle cores for images, one for the 2-D toys.
 
-Measured on this project's 2-core CPU (torch 2.14.1, `python -m ganlib bench --only levers`):
+Measured on this project's 2-core CPU (torch 2.14.1; steps per second of ganlib's training step,
+as `python -m ganlib bench --only levers` times them):
 
 - on an otherwise idle machine a second thread makes the course's image models 1.5-1.6x
   faster (DCGAN on digits 16.6 -> 24.6 steps/s, WGAN-GP 2.5 -> 3.7, conditional WGAN-GP
   2.3 -> 3.7) but the 2-D toys' small MLPs only 1.0-1.1x;
 - beside another busy process (a second kernel, a test run, a browser rendering) two threads
   made training 10-100x *slower* (DCGAN 16 s per step instead of 0.15 s): at every operation
-  the threads wait for each other, and one of them keeps losing its core to the other process.
+  the threads wait for each other, and one of them keeps losing its core to the other process;
+- light, intermittent load (a process busy 10 % or 30 % of the time, like a browser redrawing
+  a progress bar) does not flip it: DCGAN 20.8 and 23.1 steps/s on two threads against 17.4
+  and 17.8 on one; a process busy all the time does (7.5 against 18.3).
 
 So `auto` looks before it leaps: for images it samples, for a tenth of a second, how busy the
 CPUs are and takes only the cores nobody else is using (at least one); the toys always get one
 thread, which also keeps their runs bit-for-bit repeatable from one machine state to the next.
-Set the environment variable GANLIB_THREADS (or `TrainConfig.threads`) to choose yourself.
+A process that becomes busy only after training started still slows a two-thread run (about
+2.4x above); set the environment variable GANLIB_THREADS (or `TrainConfig.threads`) to 1 if
+you train while the machine does other heavy work.
 """
 
 from __future__ import annotations
