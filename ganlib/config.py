@@ -119,7 +119,10 @@ def preset(model: str, data: str = "ring8", **overrides) -> TrainConfig:
             if data == "grid25":
                 base.update(lr_g=4e-4, lr_d=1.2e-3)
         else:
-            base.update(lr_g=2e-4, lr_d=2e-4, n_critic=2)
+            # Images on a CPU budget: two critic steps and lr 5e-4, where a fast start pays and
+            # the penalty keeps it stable (measured with 06's 400 steps: the judge's Fréchet
+            # distance 162 at 5e-4 against 595 at 2e-4, label accuracy 0.72 against 0.71)
+            base.update(lr_g=5e-4, lr_d=5e-4, n_critic=2)
     base.update(overrides)
     return TrainConfig(**base)
 
