@@ -29,8 +29,8 @@ ENV_VAR = "GANLIB_THREADS"
 
 
 def idle_cores(interval: float = 0.1) -> float:
-    """Cores' worth of CPU that other processes left unused over the last `interval` seconds
-    (we sleep meanwhile, so what is busy is somebody else)."""
+    """Cores' worth of CPU left unused over the next `interval` seconds, which we spend
+    asleep, so whatever is busy meanwhile is another process."""
     import psutil
 
     busy = psutil.cpu_percent(interval=interval) / 100.0

@@ -243,3 +243,11 @@ def test_linear_lr_decay_reaches_zero_at_the_end(tiny_images):
     assert run.opt_c.param_groups[0]["lr"] == 0.0
     with pytest.raises(ValueError, match="lr_decay"):
         train(image(lr_decay="cosine"), tiny_images, progress=False)
+
+
+def test_dcgan_digit_preset_is_the_tuned_one_only_at_32x32():
+    # width 16 and lr 4e-4 were tuned on 32x32 digits; 64x64 and other data keep the defaults
+    small = preset("dcgan", "Fashion_MNIST")
+    assert (small.width, small.lr_g, small.lr_d) == (16, 4e-4, 4e-4)
+    assert preset("dcgan", "digits5k", size=64).width == 32  # the image default
+    assert preset("dcgan", "./faces").width == 32
