@@ -80,17 +80,21 @@ class _PilImages(torch.utils.data.Dataset):
 class NaiveLoop:
     """One generator step (after n_critic critic steps) written the seed notebooks' way.
 
-    Same models (built from the same config), batch size, losses and optimizers as ganlib, but:
-    a torchvision DataLoader with per-sample transforms (images) or numpy batches (toys), fakes
-    made with autograd on for the critic step, `zero_grad()` as the seeds call it, the
-    critic's weight gradients computed (and thrown away) during the generator step, and each
-    loss read with `.item()` every step. For n_critic = 1 it reuses the critic step's fakes in
-    the generator step, as the PyTorch DCGAN tutorial does (that saves a generator forward).
+    Same models (built from the same config), batch size, losses and optimizers as ganlib, but
+    the loop of the DeepLearning.AI course's DCGAN and WGAN-GP notebooks: a torchvision
+    DataLoader with per-sample transforms (images) or numpy batches (toys), fakes for the
+    critic made with autograd on (a generator graph built and never used) and
+    `backward(retain_graph=True)`, fresh fakes made again for the generator step, `zero_grad()`
+    as the seeds call it, the critic's weight gradients computed (and thrown away) during the
+    generator step, and each loss read with `.item()` every step.
+
+    `reuse_fakes=True` is the PyTorch DCGAN tutorial's variant instead: with n_critic = 1 the
+    generator step reuses the critic step's fakes (one generator forward per step, not two).
     Note: since torch 2.0 a plain `zero_grad()` already sets gradients to None.
     """
 
-    def __init__(self, config: TrainConfig, data):
-        self.config, self.data = config, data
+    def __init__(self, config: TrainConfig, data, reuse_fakes: bool = False):
+        self.config, self.data, self.reuse_fakes = config, data, reuse_fakes
         torch.manual_seed(config.seed)
         self.G, self.critic = build_models(config, tuple(data.shape))
         opt = (lambda p, lr: torch.optim.RMSprop(p, lr=lr)) if config.optimizer == "rmsprop" \
@@ -125,9 +129,9 @@ class NaiveLoop:
         fake = None
         for _ in range(cfg.n_critic):
             real = self.real_batch()
-            z = torch.randn(real.shape[0], G.z_dim)
-            fake = G(z)  # autograd on: a graph is built and only used if reused below
             D.zero_grad()
+            z = torch.randn(real.shape[0], G.z_dim)
+            fake = G(z)  # autograd on: a generator graph is built, used only if reused below
             d_real, d_fake = D(real), D(fake.detach())
             if cfg.loss == "bce":
                 d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
@@ -137,14 +141,14 @@ class NaiveLoop:
                 if cfg.gp_lambda > 0:
                     d_loss = d_loss + losses.gradient_penalty(D, real, fake.detach(),
                                                               cfg.gp_lambda)[0]
-            d_loss.backward()
+            d_value = d_loss.item()
+            d_loss.backward(retain_graph=True)  # as the seeds write it
             self.opt_d.step()
             if cfg.clip_value is not None:
                 for p in D.parameters():
                     p.data.clamp_(-cfg.clip_value, cfg.clip_value)
-            d_value = d_loss.item()
-        if cfg.n_critic > 1 or fake is None:
-            fake = G(torch.randn(cfg.batch_size, G.z_dim))
+        if not (self.reuse_fakes and cfg.n_critic == 1):
+            fake = G(torch.randn(cfg.batch_size, G.z_dim))  # the seeds' fresh fakes
         G.zero_grad()
         scores = D(fake)
         if cfg.loss == "bce":
@@ -233,16 +237,19 @@ def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3
                warmup: int = 3, min_steps: int = 3, naive_threads: int | None = None) -> dict:
     """ganlib's training step against the naive loop on the same model and batch.
 
-    The two loops take turns (`rounds` times, ~`seconds` each) and each keeps its best round, so
-    a burst of load from another process hits both alike. Images per second count the real
-    images the critic reads: batch_size x n_critic per generator step.
+    The loops take turns (`rounds` times, ~`seconds` each) and each keeps its best round, so
+    a burst of load from another process hits all alike. Images per second count the real
+    images the critic reads: batch_size x n_critic per generator step. With n_critic = 1 the
+    PyTorch DCGAN tutorial's variant of the naive loop (fakes reused) is timed as well.
     """
     run = make_run(config, data)
-    naive = NaiveLoop(config, data)
-    threads = {"ganlib": ganlib_threads(config, data),
-               "naive": naive_threads or torch.get_num_threads()}
-    steps = {"ganlib": lambda: train_one_step(run, data), "naive": naive.step}
-    best = {"ganlib": 0.0, "naive": 0.0}
+    naive_n = naive_threads or torch.get_num_threads()
+    steps = {"ganlib": lambda: train_one_step(run, data), "naive": NaiveLoop(config, data).step}
+    threads = {"ganlib": ganlib_threads(config, data), "naive": naive_n}
+    if config.n_critic == 1:
+        steps["naive_reuse"] = NaiveLoop(config, data, reuse_fakes=True).step
+        threads["naive_reuse"] = naive_n
+    best = dict.fromkeys(steps, 0.0)
     flops = {}
     for name, step in steps.items():
         with _threads(threads[name]):
@@ -261,6 +268,8 @@ def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3
                      "images_per_s": best[name] * per_step, "gflop_per_step": flops[name] / 1e9,
                      "gflops": flops[name] * best[name] / 1e9}
     out["speedup"] = best["ganlib"] / best["naive"]
+    if "naive_reuse" in best:
+        out["speedup_vs_reuse"] = best["ganlib"] / best["naive_reuse"]
     return out
 
 
@@ -463,7 +472,9 @@ def run_bench(out_json: str | Path | None = None, quick: bool = False,
             cfg = preset(model, name, device="cpu", **s["tiny"])
             say(f"throughput: {model} on {name}, ganlib vs naive ...")
             row = throughput(cfg, data, s["seconds"], s["rounds"], s["warmup"], s["min_steps"])
-            for loop in ("ganlib", "naive"):
+            for loop in ("ganlib", "naive", "naive_reuse"):
+                if loop not in row:
+                    continue
                 peak = result["peak"].get(str(row[loop]["threads"]))
                 row[loop]["share_of_peak"] = row[loop]["gflops"] / peak if peak else None
             rows.append(row)
@@ -548,6 +559,10 @@ def format_table(result: dict) -> str:
                          f"b={r['batch_size']:<4}  {g['images_per_s']:>10.0f}"
                          f"  {n['images_per_s']:>11.0f}  {r['speedup']:>6.2f}x"
                          f"  {g['gflops']:>8.1f} ({share})")
+            if "naive_reuse" in r:
+                lines.append(f"  {'':>8} naive reusing the critic step's fakes (the DCGAN "
+                             f"tutorial): {r['naive_reuse']['images_per_s']:.0f} img/s, "
+                             f"ganlib {r['speedup_vs_reuse']:.2f}x")
     if "levers" in result:
         lines.append("speed levers (steps/s relative to ganlib's full step; < 1 means it helps)")
         for r in result["levers"]:
