@@ -31,6 +31,9 @@ def test_quick_bench_runs_every_part_and_writes_json(tmp_path, tiny_judge, capsy
             assert r[loop]["images_per_s"] > 0 and r[loop]["gflop_per_step"] > 0
         assert r["speedup"] == pytest.approx(
             r["ganlib"]["steps_per_s"] / r["naive"]["steps_per_s"])
+        # the quick bench uses n_critic = 1, so the DCGAN tutorial's variant is timed too
+        assert r["speedup_vs_reuse"] == pytest.approx(
+            r["ganlib"]["steps_per_s"] / r["naive_reuse"]["steps_per_s"])
     lever_rows = result["levers"]
     assert "no fake_reuse" in lever_rows[0]["relative"]  # dcgan: n_critic = 1
     assert all(r["relative"]["all levers"] == 1 for r in lever_rows)
@@ -41,7 +44,7 @@ def test_quick_bench_runs_every_part_and_writes_json(tmp_path, tiny_judge, capsy
         assert [round(r["seconds"] * 2) for r in d["rows"]] >= [1, 2]  # evaluated at 0.5, 1 s
         assert all(0 <= r["classes_covered"] <= 10 and r["frechet"] >= 0 for r in d["rows"])
     table = capsys.readouterr().out
-    assert "speedup" in table and "Fréchet" in table
+    assert "speedup" in table and "Fréchet" in table and "DCGAN tutorial" in table
 
 
 def test_only_selects_parts_and_rejects_unknown_ones():
@@ -72,6 +75,22 @@ def test_naive_loop_trains_the_same_models():
     assert real.min() >= -1 and real.max() <= 1
     # the per-sample transforms give back exactly ganlib's pixels
     assert any(torch.allclose(real[0], img, atol=1e-6) for img in data.images)
+
+
+@pytest.mark.parametrize("reuse, n_critic, forwards", [
+    (False, 1, 2),  # the seeds: fakes for the critic, fresh fakes for the generator
+    (True, 1, 1),  # the DCGAN tutorial: the critic step's fakes are reused
+    (True, 3, 4),  # nothing to reuse across several critic steps
+])
+def test_naive_loop_makes_fakes_the_way_the_seeds_do(reuse, n_critic, forwards):
+    data = load("digits5k", limit=64)
+    cfg = preset("wgan-gp", "digits5k", width=4, batch_size=8, n_critic=n_critic, device="cpu")
+    naive = bench.NaiveLoop(cfg, data, reuse_fakes=reuse)
+    grad_modes = []
+    naive.G.register_forward_hook(lambda *_: grad_modes.append(torch.is_grad_enabled()))
+    naive.step()
+    assert len(grad_modes) == forwards
+    assert all(grad_modes)  # every generator forward builds a graph, used or not
 
 
 def test_training_clock_leaves_out_paused_time():
