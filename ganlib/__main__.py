@@ -42,8 +42,8 @@ def _train_parser(sub) -> None:
 
 def cmd_train(args) -> int:
     from .config import preset
-    from .evaluate import evaluate_run, format_metrics
     from .data import load
+    from .evaluate import evaluate_run, format_metrics
     from .train import train
 
     overrides = {k: v for k, v in {

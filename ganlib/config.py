@@ -32,7 +32,7 @@ class TrainConfig:
     n_critic: int = 5  # critic (discriminator) steps per generator step
     clip_value: float | None = None  # WGAN weight clipping to [-c, c]; None = no clipping
     gp_lambda: float = 0.0  # gradient-penalty weight λ (Gulrajani 2017 uses 10); 0 = off
-    # --- optimisation ------------------------------------------------------------------------------
+    # --- optimisation -----------------------------------------------------------------------------
     optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's choice with clipping)
     lr_g: float = 1e-4  # generator learning rate
     lr_d: float = 1e-4  # critic/discriminator learning rate

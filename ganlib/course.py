@@ -7,7 +7,6 @@ numbers (what it passed to `key_numbers`), its pictures (cells tagged `report`) 
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import time

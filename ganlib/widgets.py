@@ -65,7 +65,8 @@ class LatentWalk(widgets.VBox):
         rows: list[widgets.Widget] = [widgets.HBox([self.seed_a, self.seed_b]), self.mode]
         if G.n_classes is not None:
             names = classes or [str(i) for i in range(G.n_classes)]
-            self.label = widgets.ToggleButtons(options=list(zip(names, range(G.n_classes))),
+            options = list(zip(names, range(G.n_classes), strict=False))
+            self.label = widgets.ToggleButtons(options=options,
                                                value=0, description="class",
                                                style={"button_width": "36px"})
             rows.append(self.label)

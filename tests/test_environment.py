@@ -1,8 +1,9 @@
 """pyproject.toml is the single source of dependencies; environment.yml must mirror it."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {"torch": "pytorch-cpu"}  # PyPI name -> conda-forge name where they differ
@@ -36,7 +37,8 @@ def test_environment_yml_mirrors_pyproject():
     assert not missing, f"in pyproject.toml but not environment.yml: {missing}"
     assert not extra, f"in environment.yml but not pyproject.toml: {extra}"
     for name, spec in expected.items():
-        assert conda[name] == spec, f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
+        assert conda[name] == spec, \
+            f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
 
 
 def test_environment_installs_the_package_with_dev_extra():
