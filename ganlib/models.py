@@ -14,6 +14,13 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .fast_layers import (
+    Conv2dFromImage,
+    Conv2dTo1x1,
+    ConvTranspose2dFrom1x1,
+    ConvTranspose2dToImage,
+)
+
 
 class Generator(nn.Module):
     """Base class: what every generator offers besides `forward(z, labels)`.
@@ -148,56 +155,6 @@ class MLPCritic(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 
-def _channels_last(weight: Tensor) -> bool:
-    return weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
-
-
-class ConvTranspose2dFrom1x1(nn.ConvTranspose2d):
-    """The generator's first layer: (N, z, 1, 1) -> (N, C, k, k), a k x k kernel on a 1x1 input.
-
-    On a 1x1 input a transposed convolution is a fully connected layer: every output pixel is
-    z times its own slice of the weight. That is how it is computed here (same weights, same
-    numbers), because on a CPU oneDNN's transposed convolution is several times slower for this
-    shape (measured at batch 64, 100 -> 64 channels: 2.7 ms forward + backward vs 0.5 ms on
-    one thread). Any other input size falls back to the ordinary transposed convolution.
-    """
-
-    def forward(self, x: Tensor, output_size=None) -> Tensor:
-        if x.shape[-2:] != (1, 1) or self.padding != (0, 0) or self.groups != 1 \
-                or self.output_padding != (0, 0) or self.dilation != (1, 1) or output_size:
-            return super().forward(x, output_size)
-        n, (c_in, c_out, kh, kw) = x.shape[0], self.weight.shape
-        if _channels_last(self.weight):  # keep the net's layout: (N, kh, kw, C) in memory
-            y = x.reshape(n, c_in) @ self.weight.permute(0, 2, 3, 1).reshape(c_in, -1)
-            y = y.view(n, kh, kw, c_out).permute(0, 3, 1, 2)
-        else:
-            y = (x.reshape(n, c_in) @ self.weight.reshape(c_in, -1)).view(n, c_out, kh, kw)
-        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
-
-
-class Conv2dTo1x1(nn.Conv2d):
-    """The critic's last layer: (N, C, k, k) -> (N, 1, 1, 1), a k x k kernel on a k x k map.
-
-    Covering the whole map, the convolution is a fully connected layer (a dot product of each
-    sample with the weight), computed here as that matrix multiply: same weights, same numbers,
-    about 3x faster than oneDNN's convolution for this shape on a CPU (measured at batch 64,
-    64 channels: 0.94 vs 0.30 ms forward + backward). Other input sizes use the convolution.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-2:] != self.kernel_size or self.padding != (0, 0) or self.groups != 1 \
-                or self.dilation != (1, 1):
-            return super().forward(x)
-        n, c_out = x.shape[0], self.out_channels
-        if _channels_last(x):  # flatten in memory order, (H, W, C), and the weight alike
-            y = x.permute(0, 2, 3, 1).reshape(n, -1) @ \
-                self.weight.permute(0, 2, 3, 1).reshape(c_out, -1).t()
-        else:
-            y = x.reshape(n, -1) @ self.weight.reshape(c_out, -1).t()
-        y = y if self.bias is None else y + self.bias
-        return y.view(n, c_out, 1, 1)
-
-
 def _n_up(size: int) -> int:
     if size not in (32, 64):
         raise ValueError(f"size must be 32 or 64 (the DCGAN nets are built for those), got {size}")
@@ -230,7 +187,7 @@ class DCGANGenerator(Generator):
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += _up_block(a, b)  # 4 -> 8 -> 16 (-> 32)
         # (N, w, size/2, size/2) -> (N, C, size, size)
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        layers += [ConvTranspose2dToImage(widths[-1], channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
 
@@ -249,7 +206,7 @@ class DCGANCritic(nn.Module):
         super().__init__()
         n = _n_up(size)
         widths = [width * 2**i for i in range(n)]  # e.g. [32, 64, 128]
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1),  # -> size/2
+        layers: list[nn.Module] = [Conv2dFromImage(channels, widths[0], 4, 2, 1),  # -> size/2
                                    nn.LeakyReLU(0.2, True)]
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Conv2d(a, b, 4, 2, 1, bias=norm == "none"), critic_norm(norm, b),

@@ -1,13 +1,16 @@
 import pytest
 import torch
-from torch import nn
 
 from ganlib.config import preset
+from ganlib.fast_layers import (
+    Conv2dFromImage,
+    Conv2dTo1x1,
+    ConvTranspose2dFrom1x1,
+    ConvTranspose2dToImage,
+)
 from ganlib.models import (
     ConditionalCritic,
     ConditionalGenerator,
-    Conv2dTo1x1,
-    ConvTranspose2dFrom1x1,
     DCGANCritic,
     DCGANGenerator,
     MLPCritic,
@@ -132,43 +135,9 @@ def test_default_dcgan_is_far_smaller_than_the_seed():
     assert seed > 30 * small
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
-@pytest.mark.parametrize("bias", [False, True])
-def test_dense_end_layers_compute_exactly_their_convolutions(channels_last, bias):
-    # same weights, same numbers, same gradients as the convolutions they stand for
-    torch.manual_seed(0)
-    pairs = [(nn.ConvTranspose2d(10, 6, 4, 1, 0, bias=bias),
-              ConvTranspose2dFrom1x1(10, 6, 4, 1, 0, bias=bias), (5, 10, 1, 1)),
-             (nn.Conv2d(6, 1, 4, 1, 0, bias=bias), Conv2dTo1x1(6, 1, 4, 1, 0, bias=bias),
-              (5, 6, 4, 4))]
-    for conv, dense, shape in pairs:
-        dense.load_state_dict(conv.state_dict())  # the same parameters, by name and shape
-        x = torch.randn(shape)
-        if channels_last:
-            conv, dense = (m.to(memory_format=torch.channels_last) for m in (conv, dense))
-            x = x.contiguous(memory_format=torch.channels_last)
-        x.requires_grad_()
-        want, got = conv(x), dense(x)
-        assert got.shape == want.shape
-        torch.testing.assert_close(got, want)
-        params = [x, *conv.parameters()]
-        g_want = torch.autograd.grad(want.square().sum(), params)
-        g_got = torch.autograd.grad(got.square().sum(), [x, *dense.parameters()])
-        for a, b in zip(g_got, g_want, strict=True):
-            torch.testing.assert_close(a, b)
-
-
-def test_dense_end_layers_fall_back_to_convolution_on_other_sizes():
-    up = ConvTranspose2dFrom1x1(3, 2, 4, 1, 0)
-    down = Conv2dTo1x1(2, 1, 4, 1, 0)
-    x = torch.randn(2, 3, 2, 2)
-    torch.testing.assert_close(up(x), nn.ConvTranspose2d.forward(up, x))  # (2, 2, 5, 5)
-    y = torch.randn(2, 2, 6, 6)
-    torch.testing.assert_close(down(y), nn.Conv2d.forward(down, y))  # (2, 1, 3, 3)
-    assert down(y).shape == (2, 1, 3, 3)
-
-
-def test_dcgan_nets_use_the_dense_end_layers():
+def test_dcgan_nets_use_the_fast_edge_layers():
     G, D = DCGANGenerator(width=4), DCGANCritic(width=4)
     assert isinstance(G.net[0], ConvTranspose2dFrom1x1)
+    assert isinstance(G.net[-2], ConvTranspose2dToImage)
+    assert isinstance(D.net[0], Conv2dFromImage)
     assert isinstance(D.net[-1], Conv2dTo1x1)
