@@ -5,6 +5,9 @@ score per sample, shape (N,): no sigmoid inside, because the BCE loss takes logi
 the Wasserstein critic must not be squashed at all. Widths are arguments; the defaults train in
 minutes on a 2-core CPU, and the papers' sizes are one argument away (`width=128` gives the
 seed notebooks' DCGAN filters [1024, 512, 256] at 64x64).
+
+The DCGAN generator's and critic's first and last layers are torch.nn convolutions with a faster CPU
+forward for their unusual shapes (`fast_layers.py`): read them as nn.Conv2d/ConvTranspose2d.
 """
 
 from __future__ import annotations
