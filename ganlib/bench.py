@@ -8,7 +8,8 @@ comparison alike:
   reference loop written the way the seed notebooks train, on the same model and batch size,
   and the GFLOP/s each achieves (counted with torch.utils.flop_counter) as a share of the peak;
 - levers: ganlib's step with each of its speed choices turned off in turn (channels-last,
-  fused Adam, reusing the critic step's fakes) and with 1 or all threads: what each is worth;
+  the fast edge layers, fused Adam, reusing the critic step's fakes) and with 1 or all
+  threads: what each is worth;
 - toys: seconds until WGAN-GP captures every mode of ring8 (8/8) and grid25 (25/25) with
   >= 80 % high-quality samples (the VEEGAN / PacGAN protocol on 2,500 samples);
 - digits: the digit judge's Fréchet distance and class coverage of DCGAN on digits5k after
@@ -41,6 +42,7 @@ import torch.nn.functional as F
 from . import losses
 from .config import TrainConfig, preset
 from .data import load
+from .fast_layers import to_plain_convolutions
 from .models import build_models
 from .threads import pick_threads
 from .train import critic_step, generator_step, make_optimizer, make_run, train, train_one_step
@@ -279,6 +281,9 @@ def _step_without(run, data, lever: str) -> Callable[[], None]:
     if lever == "channels_last":
         run.G.to(memory_format=torch.contiguous_format)
         run.critic.to(memory_format=torch.contiguous_format)
+    elif lever == "fast_layers":
+        to_plain_convolutions(run.G)
+        to_plain_convolutions(run.critic)
     elif lever == "fused_adam":
         run.opt_g = make_optimizer(cfg, run.G.parameters(), cfg.lr_g)
         run.opt_c = make_optimizer(cfg, run.critic.parameters(), cfg.lr_d)
@@ -299,7 +304,7 @@ def levers(config: TrainConfig, data, seconds: float = 5.0, rounds: int = 3,
     1 or all threads, relative to the full step: which of the loop's choices pay here."""
     names = ["all levers"]
     if len(data.shape) == 3:
-        names += ["no channels_last"]
+        names += ["no channels_last", "no fast_layers"]
     if config.optimizer == "adam":
         names += ["no fused_adam"]
     if config.n_critic == 1:

@@ -181,3 +181,16 @@ class Conv2dFromImage(nn.Conv2d):
         if not (_down2_shape(self, x) and x.requires_grad):
             return super().forward(x)  # no gradient for the image needed: nothing to speed up
         return _ConvDown2.apply(x, self.weight, self.bias)
+
+
+_PLAIN = {ConvTranspose2dFrom1x1: nn.ConvTranspose2d, Conv2dTo1x1: nn.Conv2d,
+          ConvTranspose2dToImage: nn.ConvTranspose2d, Conv2dFromImage: nn.Conv2d}
+
+
+def to_plain_convolutions(module: nn.Module) -> nn.Module:
+    """Turn every fast layer inside `module` back into the torch.nn layer it subclasses, in
+    place (same parameters): the benchmark's "no fast_layers" lever, and a way to compare."""
+    for m in module.modules():
+        if type(m) in _PLAIN:
+            m.__class__ = _PLAIN[type(m)]
+    return module

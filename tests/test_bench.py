@@ -36,6 +36,8 @@ def test_quick_bench_runs_every_part_and_writes_json(tmp_path, tiny_judge, capsy
             r["ganlib"]["steps_per_s"] / r["naive_reuse"]["steps_per_s"])
     lever_rows = result["levers"]
     assert "no fake_reuse" in lever_rows[0]["relative"]  # dcgan: n_critic = 1
+    assert "no fast_layers" in lever_rows[0]["relative"]  # images only
+    assert "no fast_layers" not in lever_rows[1]["relative"]
     assert all(r["relative"]["all levers"] == 1 for r in lever_rows)
     (toy,) = result["toys"]
     assert toy["data"] == "ring8" and toy["trained_steps"] >= 1

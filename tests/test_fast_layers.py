@@ -10,6 +10,7 @@ from ganlib.fast_layers import (
     ConvTranspose2dFrom1x1,
     ConvTranspose2dToImage,
     overlap_add,
+    to_plain_convolutions,
 )
 
 
@@ -94,3 +95,20 @@ def test_image_end_layers_fall_back_to_convolution_on_other_shapes():
     x, y = torch.randn(2, 3, 5, 5), torch.randn(2, 1, 5, 5, requires_grad=True)
     torch.testing.assert_close(up(x), nn.ConvTranspose2d.forward(up, x))
     torch.testing.assert_close(down(y), nn.Conv2d.forward(down, y))
+
+
+def test_to_plain_convolutions_keeps_the_numbers():
+    from ganlib.models import DCGANCritic, DCGANGenerator
+
+    torch.manual_seed(0)
+    G, D = DCGANGenerator(width=4), DCGANCritic(width=4)
+    z = torch.randn(3, 100)
+    with torch.no_grad():
+        before = D(G(z))
+        to_plain_convolutions(G), to_plain_convolutions(D)
+        after = D(G(z))
+    kinds = {type(m) for m in [*G.modules(), *D.modules()]}
+    assert nn.Conv2d in kinds and nn.ConvTranspose2d in kinds
+    assert not kinds & {Conv2dFromImage, Conv2dTo1x1, ConvTranspose2dFrom1x1,
+                        ConvTranspose2dToImage}
+    torch.testing.assert_close(after, before)
