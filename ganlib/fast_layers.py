@@ -154,11 +154,11 @@ class _ConvDown2(torch.autograd.Function):
         return grad_x, grad_w, grad_b
 
 
-def _down2_shape(layer: nn.Conv2d | nn.ConvTranspose2d, x: Tensor) -> bool:
-    """The shape the image-end layers are fast for: 4x4, stride 2, padding 1, on a CPU."""
+def _is_4x4_stride_2(layer: nn.Conv2d | nn.ConvTranspose2d, x: Tensor) -> bool:
+    """The shape the image-end layers are fast for: 4x4, stride 2, zero padding 1, on a CPU."""
     return (layer.kernel_size == (4, 4) and layer.stride == (2, 2) and layer.padding == (1, 1)
-            and layer.dilation == (1, 1) and layer.groups == 1 and x.device.type == "cpu"
-            and x.dim() == 4)
+            and layer.dilation == (1, 1) and layer.groups == 1 and layer.padding_mode == "zeros"
+            and x.device.type == "cpu" and x.dim() == 4)
 
 
 class ConvTranspose2dToImage(nn.ConvTranspose2d):
@@ -167,7 +167,7 @@ class ConvTranspose2dToImage(nn.ConvTranspose2d):
     computes the same numbers with a matrix multiply and overlap-add."""
 
     def forward(self, x: Tensor, output_size=None) -> Tensor:
-        if output_size or self.output_padding != (0, 0) or not _down2_shape(self, x):
+        if output_size or self.output_padding != (0, 0) or not _is_4x4_stride_2(self, x):
             return super().forward(x, output_size)
         return _TransposedConvUp2.apply(x, self.weight, self.bias)
 
@@ -178,7 +178,7 @@ class Conv2dFromImage(nn.Conv2d):
     gradient penalty's) is computed the faster way."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if not (_down2_shape(self, x) and x.requires_grad):
+        if not (_is_4x4_stride_2(self, x) and x.requires_grad):
             return super().forward(x)  # no gradient for the image needed: nothing to speed up
         return _ConvDown2.apply(x, self.weight, self.bias)
 

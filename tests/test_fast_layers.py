@@ -95,6 +95,8 @@ def test_image_end_layers_fall_back_to_convolution_on_other_shapes():
     x, y = torch.randn(2, 3, 5, 5), torch.randn(2, 1, 5, 5, requires_grad=True)
     torch.testing.assert_close(up(x), nn.ConvTranspose2d.forward(up, x))
     torch.testing.assert_close(down(y), nn.Conv2d.forward(down, y))
+    reflect = Conv2dFromImage(1, 3, 4, 2, 1, padding_mode="reflect")  # padded another way
+    torch.testing.assert_close(reflect(y), nn.Conv2d.forward(reflect, y))
 
 
 def test_to_plain_convolutions_keeps_the_numbers():
