@@ -3,20 +3,20 @@
 On a CPU, PyTorch convolves with oneDNN, which is tuned for layers with many channels on both
 sides. The DCGAN's end layers are not like that: the generator starts from a 1x1 "image" (z)
 and ends on 1 (or 3) channels, and the critic ends on a single score. For these shapes oneDNN
-is several times slower than the matrix multiplies the layers really are (batch 64, width 16,
-one thread, measured; G's last layer forward + backward: 4.8 ms -> 2.0 ms):
+is several times slower than the matrix multiplies the layers really are (forward + backward,
+batch 64, width 16, one thread, measured):
 
 | layer | oneDNN | here |
 |---|---|---|
-| G's first, z (1x1) -> 4x4, forward + backward | 2.7 ms | 0.5 ms (a fully connected layer) |
-| critic's last, 4x4 -> one score, forward + backward | 0.94 ms | 0.30 ms (fully connected) |
-| G's last, forward, 16 -> 1 channel at 32x32 | 3.2 ms | 1.2 ms (matmul, then overlap-add) |
+| G's first, z (1x1) -> 4x4 | 2.7 ms | 0.5 ms (a fully connected layer) |
+| critic's last, 4x4 -> one score | 0.94 ms | 0.30 ms (a fully connected layer) |
+| G's last, 16 -> 1 channel at 32x32 | 4.8 ms | 2.0 ms (matmul, then overlap-add) |
 
 Each class below is the torch.nn layer it subclasses (same parameters, same state_dict, so
 checkpoints do not care) with a faster `forward` for the shape it is used at, and the ordinary
 convolution for any other shape. They are not part of the lessons: read them as nn.Conv2d and
-nn.ConvTranspose2d. The tests check every one against the layer it replaces, gradients (and
-the gradient penalty's second derivatives) included.
+nn.ConvTranspose2d. The tests check every one against the layer it replaces, gradients
+included (and second derivatives, which the gradient penalty takes through the critic).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def overlap_add(x: Tensor, weight: Tensor) -> Tensor:
 
     Every input pixel times the weight gives a 4x4 patch per output channel (one matrix
     multiply for all pixels); the patches of neighbouring pixels overlap by 2 and are added.
-    Returns (N, C_out, 2H, 2W), channels-last in memory. No autograd inside: see the Functions.
+    Returns (N, C_out, 2H, 2W), channels-last in memory. No autograd inside: see below.
     """
     n, c_in, h, w = x.shape
     c_out = weight.shape[1]
@@ -135,21 +135,17 @@ class _TransposedConvUp2(torch.autograd.Function):
             [need[0], need[1], ctx.has_bias and need[2]])
 
 
-def _is_4x4_stride_2(layer: nn.Conv2d | nn.ConvTranspose2d, x: Tensor) -> bool:
-    """The shape the image-end layer is fast for: 4x4, stride 2, zero padding 1, on a CPU."""
-    return (layer.kernel_size == (4, 4) and layer.stride == (2, 2) and layer.padding == (1, 1)
-            and layer.dilation == (1, 1) and layer.groups == 1 and layer.padding_mode == "zeros"
-            and x.device.type == "cpu" and x.dim() == 4)
-
-
 class ConvTranspose2dToImage(nn.ConvTranspose2d):
     """The generator's last layer: (N, w, s, s) -> (N, C, 2s, 2s), C the image's 1 or 3
     channels. oneDNN's transposed convolution onto so few channels is slow on a CPU; this
     computes the same numbers with a matrix multiply and overlap-add."""
 
     def forward(self, x: Tensor, output_size=None) -> Tensor:
-        if output_size or self.output_padding != (0, 0) or not _is_4x4_stride_2(self, x):
-            return super().forward(x, output_size)
+        fast_shape = (self.kernel_size == (4, 4) and self.stride == (2, 2)
+                      and self.padding == (1, 1) and self.output_padding == (0, 0)
+                      and self.dilation == (1, 1) and self.groups == 1)
+        if output_size or not fast_shape or x.device.type != "cpu" or x.dim() != 4:
+            return super().forward(x, output_size)  # cuDNN, or a shape this is not for
         return _TransposedConvUp2.apply(x, self.weight, self.bias)
 
 
