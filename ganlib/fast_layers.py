@@ -1,16 +1,17 @@
-"""Faster CPU forms of three DCGAN edge layers: same weights, same numbers.
+"""Faster CPU forms of the DCGAN's four edge layers: same weights, same numbers.
 
 On a CPU, PyTorch convolves with oneDNN, which is tuned for layers with many channels on both
-sides. The DCGAN's end layers are not like that: the generator starts from a 1x1 "image" (z)
-and ends on 1 (or 3) channels, and the critic ends on a single score. For these shapes oneDNN
-is several times slower than the matrix multiplies the layers really are (forward + backward,
-batch 64, width 16, one thread, measured):
+sides. The DCGAN's first and last layers are not like that: the generator starts from a 1x1
+"image" (z) and ends on 1 (or 3) channels, the critic starts from those channels and ends on a
+single score. For these shapes oneDNN is several times slower than the matrix multiplies the
+layers really are (forward + backward, batch 64, width 16, one thread, measured):
 
 | layer | oneDNN | here |
 |---|---|---|
 | G's first, z (1x1) -> 4x4 | 2.7 ms | 0.5 ms (a fully connected layer) |
 | critic's last, 4x4 -> one score | 0.94 ms | 0.30 ms (a fully connected layer) |
 | G's last, 16 -> 1 channel at 32x32 | 4.8 ms | 2.0 ms (matmul, then overlap-add) |
+| critic's first, 1 -> 16 channels: only the image's gradient | 3.5 ms | 0.8 ms (overlap-add) |
 
 Each class below is the torch.nn layer it subclasses (same parameters, same state_dict, so
 checkpoints do not care) with a faster `forward` for the shape it is used at, and the ordinary
@@ -77,7 +78,7 @@ class Conv2dTo1x1(nn.Conv2d):
 
 
 # ----------------------------------------------------------------------------------------------
-# The generator's image end: 4x4 kernel, stride 2, padding 1, few channels on the image side
+# The image ends: 4x4 kernels, stride 2, padding 1, few channels on the image side
 # ----------------------------------------------------------------------------------------------
 
 # Which input rows feed each output row of a stride-2, padding-1, 4x4 transposed convolution:
@@ -112,11 +113,7 @@ def overlap_add(x: Tensor, weight: Tensor) -> Tensor:
 
 class _TransposedConvUp2(torch.autograd.Function):
     """y = conv_transpose2d(x, W, b, 2, 1): forward by overlap_add, backward by PyTorch's own
-    convolution backward (fast for these shapes, and itself differentiable).
-
-    The critic's first layer is the mirror image (a convolution from few channels), but there
-    oneDNN's combined backward beat computing the image gradient by overlap_add: 3.6 vs 4.2 ms
-    forward + backward on 2 threads (measured), so it stays a plain nn.Conv2d."""
+    convolution backward (fast for these shapes, and itself differentiable)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -135,22 +132,66 @@ class _TransposedConvUp2(torch.autograd.Function):
             [need[0], need[1], ctx.has_bias and need[2]])
 
 
+class _ConvDown2(torch.autograd.Function):
+    """y = conv2d(x, W, b, 2, 1): PyTorch's forward and weight gradient, but the gradient for
+    the image (the generator step's path back into G, and the gradient penalty's) by
+    overlap_add, which oneDNN computes slowly when the image has few channels.
+
+    Training never needs both gradients of this layer at once: the critic step wants the
+    weights' (real and fake images need none), the generator step and the penalty's first
+    backward want the image's. Timed on its own with both wanted, oneDNN's combined backward
+    was faster (3.6 vs 4.2 ms on 2 threads), which misled an earlier session into dropping this
+    layer; in training it measures +3 % (DCGAN) and +2 % (WGAN-GP) steps per second."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return F.conv2d(x, weight, bias, 2, 1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        grad_x = _TransposedConvUp2.apply(grad, weight, None) if need[0] else None
+        bias_sizes = [weight.shape[0]] if ctx.has_bias else None
+        _, grad_w, grad_b = torch.ops.aten.convolution_backward(
+            grad, x, weight, bias_sizes, [2, 2], [1, 1], [1, 1], False, [0, 0], 1,
+            [False, need[1], ctx.has_bias and need[2]])
+        return grad_x, grad_w, grad_b
+
+
+def _is_4x4_stride_2(layer: nn.Conv2d | nn.ConvTranspose2d, x: Tensor) -> bool:
+    """The shape the image-end layers are fast for: 4x4, stride 2, zero padding 1, on a CPU."""
+    return (layer.kernel_size == (4, 4) and layer.stride == (2, 2) and layer.padding == (1, 1)
+            and layer.output_padding == (0, 0) and layer.dilation == (1, 1) and layer.groups == 1
+            and layer.padding_mode == "zeros" and x.device.type == "cpu" and x.dim() == 4)
+
+
 class ConvTranspose2dToImage(nn.ConvTranspose2d):
     """The generator's last layer: (N, w, s, s) -> (N, C, 2s, 2s), C the image's 1 or 3
     channels. oneDNN's transposed convolution onto so few channels is slow on a CPU; this
     computes the same numbers with a matrix multiply and overlap-add."""
 
     def forward(self, x: Tensor, output_size=None) -> Tensor:
-        fast_shape = (self.kernel_size == (4, 4) and self.stride == (2, 2)
-                      and self.padding == (1, 1) and self.output_padding == (0, 0)
-                      and self.dilation == (1, 1) and self.groups == 1)
-        if output_size or not fast_shape or x.device.type != "cpu" or x.dim() != 4:
+        if output_size or not _is_4x4_stride_2(self, x):
             return super().forward(x, output_size)  # cuDNN, or a shape this is not for
         return _TransposedConvUp2.apply(x, self.weight, self.bias)
 
 
+class Conv2dFromImage(nn.Conv2d):
+    """The critic's first layer: (N, C, s, s) -> (N, w, s/2, s/2) from the image's channels.
+    Its forward is the ordinary convolution; only the gradient for the image (into G, and the
+    gradient penalty's) is computed the faster way."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not (_is_4x4_stride_2(self, x) and x.requires_grad):
+            return super().forward(x)  # no gradient for the image needed: nothing to speed up
+        return _ConvDown2.apply(x, self.weight, self.bias)
+
+
 _PLAIN = {ConvTranspose2dFrom1x1: nn.ConvTranspose2d, Conv2dTo1x1: nn.Conv2d,
-          ConvTranspose2dToImage: nn.ConvTranspose2d}
+          ConvTranspose2dToImage: nn.ConvTranspose2d, Conv2dFromImage: nn.Conv2d}
 
 
 def to_plain_convolutions(module: nn.Module) -> nn.Module:

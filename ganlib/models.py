@@ -6,8 +6,9 @@ the Wasserstein critic must not be squashed at all. Widths are arguments; the de
 minutes on a 2-core CPU, and the papers' sizes are one argument away (`width=128` gives the
 seed notebooks' DCGAN filters [1024, 512, 256] at 64x64).
 
-The DCGAN generator's first and last layers and the critic's last are torch.nn convolutions
-with a faster CPU forward for their unusual shapes (`fast_layers.py`): read them as such.
+The DCGAN generator's and critic's first and last layers are torch.nn convolutions computed
+faster on a CPU for their unusual shapes (`fast_layers.py`): read them as nn.Conv2d and
+nn.ConvTranspose2d.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from .fast_layers import (
+    Conv2dFromImage,
     Conv2dTo1x1,
     ConvTranspose2dFrom1x1,
     ConvTranspose2dToImage,
@@ -208,7 +210,7 @@ class DCGANCritic(nn.Module):
         super().__init__()
         n = _n_up(size)
         widths = [width * 2**i for i in range(n)]  # e.g. [32, 64, 128]
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1),  # -> size/2
+        layers: list[nn.Module] = [Conv2dFromImage(channels, widths[0], 4, 2, 1),  # -> size/2
                                    nn.LeakyReLU(0.2, True)]
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Conv2d(a, b, 4, 2, 1, bias=norm == "none"), critic_norm(norm, b),

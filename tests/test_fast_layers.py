@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ganlib.fast_layers import (
+    Conv2dFromImage,
     Conv2dTo1x1,
     ConvTranspose2dFrom1x1,
     ConvTranspose2dToImage,
@@ -54,24 +55,47 @@ def test_dense_end_layers_fall_back_to_convolution_on_other_sizes():
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_image_end_layer_computes_exactly_their_convolutions(channels_last, bias, channels):
+def test_image_end_layers_compute_exactly_their_convolutions(channels_last, bias, channels):
     torch.manual_seed(0)
     _assert_same_as(nn.ConvTranspose2d(6, channels, 4, 2, 1, bias=bias),
                     ConvTranspose2dToImage(6, channels, 4, 2, 1, bias=bias), (5, 6, 8, 8),
                     channels_last)
+    _assert_same_as(nn.Conv2d(channels, 6, 4, 2, 1, bias=bias),
+                    Conv2dFromImage(channels, 6, 4, 2, 1, bias=bias), (5, channels, 16, 16),
+                    channels_last)
 
 
-def test_image_end_layer_has_exact_first_and_second_derivatives():
-    # its backward is a custom autograd Function: gradcheck and gradgradcheck in float64
+def test_critic_first_layer_gives_each_training_step_the_gradient_it_needs():
+    # the generator step: critic weights frozen, only the image's gradient (the fast path);
+    # the critic step: images without gradient, only the weights' (the plain convolution)
+    torch.manual_seed(0)
+    conv, fast = nn.Conv2d(1, 6, 4, 2, 1), Conv2dFromImage(1, 6, 4, 2, 1)
+    fast.load_state_dict(conv.state_dict())
+    conv.requires_grad_(False), fast.requires_grad_(False)
+    x = torch.randn(3, 1, 16, 16, requires_grad=True)
+    torch.testing.assert_close(torch.autograd.grad(fast(x).square().sum(), x),
+                               torch.autograd.grad(conv(x).square().sum(), x))
+    conv.requires_grad_(True), fast.requires_grad_(True)
+    x = x.detach()
+    torch.testing.assert_close(torch.autograd.grad(fast(x).square().sum(), list(fast.parameters())),
+                               torch.autograd.grad(conv(x).square().sum(), list(conv.parameters())))
+
+
+def test_image_end_layers_have_the_penalty_second_derivatives():
+    # WGAN-GP differentiates the critic's input gradient again: gradgradcheck in float64
     torch.manual_seed(0)
     up = ConvTranspose2dToImage(3, 2, 4, 2, 1).double()
-    x = torch.randn(2, 3, 3, 4, dtype=torch.float64, requires_grad=True)
+    down = Conv2dFromImage(2, 3, 4, 2, 1).double()
+    x_up = torch.randn(2, 3, 3, 4, dtype=torch.float64, requires_grad=True)
+    x_down = torch.randn(2, 2, 6, 8, dtype=torch.float64, requires_grad=True)
+    for layer, x in ((up, x_up), (down, x_down)):
+        inputs = (x, layer.weight, layer.bias)
 
-    def f(x, w, b):
-        return torch.func.functional_call(up, {"weight": w, "bias": b}, (x,))
+        def f(x, w, b, layer=layer):
+            return torch.func.functional_call(layer, {"weight": w, "bias": b}, (x,))
 
-    assert torch.autograd.gradcheck(f, (x, up.weight, up.bias))
-    assert torch.autograd.gradgradcheck(f, (x, up.weight, up.bias))
+        assert torch.autograd.gradcheck(f, inputs)
+        assert torch.autograd.gradgradcheck(f, inputs)
 
 
 def test_overlap_add_is_a_transposed_convolution():
@@ -81,10 +105,14 @@ def test_overlap_add_is_a_transposed_convolution():
                                nn.functional.conv_transpose2d(x, w, None, 2, 1))
 
 
-def test_image_end_layer_falls_back_to_convolution_on_other_shapes():
+def test_image_end_layers_fall_back_to_convolution_on_other_shapes():
     up = ConvTranspose2dToImage(3, 1, 3, 1, 1)  # not 4x4 / stride 2
-    x = torch.randn(2, 3, 5, 5)
+    down = Conv2dFromImage(1, 3, 3, 1, 1)
+    x, y = torch.randn(2, 3, 5, 5), torch.randn(2, 1, 5, 5, requires_grad=True)
     torch.testing.assert_close(up(x), nn.ConvTranspose2d.forward(up, x))
+    torch.testing.assert_close(down(y), nn.Conv2d.forward(down, y))
+    reflect = Conv2dFromImage(1, 3, 4, 2, 1, padding_mode="reflect")  # padded another way
+    torch.testing.assert_close(reflect(y), nn.Conv2d.forward(reflect, y))
 
 
 def test_to_plain_convolutions_keeps_the_numbers():
@@ -99,5 +127,6 @@ def test_to_plain_convolutions_keeps_the_numbers():
         after = D(G(z))
     kinds = {type(m) for m in [*G.modules(), *D.modules()]}
     assert nn.Conv2d in kinds and nn.ConvTranspose2d in kinds
-    assert not kinds & {Conv2dTo1x1, ConvTranspose2dFrom1x1, ConvTranspose2dToImage}
+    assert not kinds & {Conv2dFromImage, Conv2dTo1x1, ConvTranspose2dFrom1x1,
+                        ConvTranspose2dToImage}
     torch.testing.assert_close(after, before)
