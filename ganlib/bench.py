@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from . import losses
 from .config import TrainConfig, preset
 from .data import load
 from .fast_layers import to_plain_convolutions
@@ -77,6 +77,23 @@ class _PilImages(torch.utils.data.Dataset):
         from PIL import Image
 
         return self.transform(Image.fromarray(self.pixels[i])), 0
+
+
+def seed_gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
+                          ) -> torch.Tensor:
+    """E[(‖∇f(x̂)‖₂ - 1)²] as the DeepLearning.AI WGAN-GP notebook computes it (without λ).
+
+    The same penalty as `losses.gradient_penalty`, with the seed's one extra: its mixing
+    weights ε are created with `requires_grad=True`, so every critic backward also carries the
+    penalty's gradient back through the mixed images to ε, a gradient nobody reads.
+    """
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), requires_grad=True)
+    mixed = real * eps + fake * (1 - eps)
+    scores = critic(mixed)
+    (grads,) = torch.autograd.grad(outputs=scores, inputs=mixed,
+                                   grad_outputs=torch.ones_like(scores),
+                                   create_graph=True, retain_graph=True)
+    return ((grads.view(len(grads), -1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 class NaiveLoop:
@@ -141,8 +158,8 @@ class NaiveLoop:
             else:
                 d_loss = d_fake.mean() - d_real.mean()
                 if cfg.gp_lambda > 0:
-                    d_loss = d_loss + losses.gradient_penalty(D, real, fake.detach(),
-                                                              cfg.gp_lambda)[0]
+                    d_loss = d_loss + cfg.gp_lambda * seed_gradient_penalty(D, real,
+                                                                            fake.detach())
             d_value = d_loss.item()
             d_loss.backward(retain_graph=True)  # as the seeds write it
             self.opt_d.step()

@@ -5,9 +5,10 @@ import json
 import pytest
 import torch
 
-from ganlib import bench, preset
+from ganlib import bench, losses, preset
 from ganlib.data import load
 from ganlib.judge import Judge
+from ganlib.models import DCGANCritic
 
 
 @pytest.fixture
@@ -93,6 +94,24 @@ def test_naive_loop_makes_fakes_the_way_the_seeds_do(reuse, n_critic, forwards):
     naive.step()
     assert len(grad_modes) == forwards
     assert all(grad_modes)  # every generator forward builds a graph, used or not
+
+
+def test_seed_gradient_penalty_is_ganlibs_penalty():
+    # the seed's way differs in cost (ε keeps a gradient), never in the number or its gradients
+    torch.manual_seed(0)
+    critic = DCGANCritic(width=4, norm="layer")
+    real, fake = torch.randn(6, 1, 32, 32), torch.randn(6, 1, 32, 32)
+    torch.manual_seed(1)
+    seed = bench.seed_gradient_penalty(critic, real, fake)
+    g_seed = torch.autograd.grad(seed, list(critic.parameters()), allow_unused=True)
+    torch.manual_seed(1)
+    ours = losses.gradient_penalty(critic, real, fake, gp_lambda=1.0)[0]
+    g_ours = torch.autograd.grad(ours, list(critic.parameters()), allow_unused=True)
+    torch.testing.assert_close(seed, ours)
+    for a, b in zip(g_seed, g_ours, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b)
 
 
 def test_training_clock_leaves_out_paused_time():
