@@ -81,34 +81,19 @@ class Conv2dTo1x1(nn.Conv2d):
 # The image ends: 4x4 kernels, stride 2, padding 1, few channels on the image side
 # ----------------------------------------------------------------------------------------------
 
-# Which input rows feed each output row of a stride-2, padding-1, 4x4 transposed convolution:
-# output row 2r (phase 0) gets kernel row 1 from input row r and kernel row 3 from row r - 1;
-# output row 2r + 1 (phase 1) gets kernel row 2 from row r and kernel row 0 from row r + 1.
-# Stored as (kernel row, first row in the input padded by one on each side); columns alike.
-_TAPS = {0: ((1, 1), (3, 0)), 1: ((2, 1), (0, 2))}
-
-
 def overlap_add(x: Tensor, weight: Tensor) -> Tensor:
     """conv_transpose2d(x, weight, stride=2, padding=1) for 4x4 kernels, without oneDNN.
 
     Every input pixel times the weight gives a 4x4 patch per output channel (one matrix
-    multiply for all pixels); the patches of neighbouring pixels overlap by 2 and are added.
-    Returns (N, C_out, 2H, 2W), channels-last in memory. No autograd inside: see below.
+    multiply for all pixels); the patches of neighbouring pixels overlap by 2 and are added,
+    which is what `F.fold` does. Returns (N, C_out, 2H, 2W). No autograd inside: see below.
     """
     n, c_in, h, w = x.shape
     c_out = weight.shape[1]
-    patches = x.permute(0, 2, 3, 1).reshape(n * h * w, c_in) @ weight.reshape(c_in, c_out * 16)
-    patches = F.pad(patches.view(n, h, w, c_out * 16), (0, 0, 1, 1, 1, 1))
-    patches = patches.view(n, h + 2, w + 2, c_out, 4, 4)
-    y = x.new_empty(n, h, 2, w, 2, c_out)  # output row 2r + py, column 2c + px
-    for py in (0, 1):
-        for px in (0, 1):
-            out = y[:, :, py, :, px, :]
-            terms = [patches[:, sy:sy + h, sx:sx + w, :, kh, kw]
-                     for kh, sy in _TAPS[py] for kw, sx in _TAPS[px]]
-            torch.add(terms[0], terms[1], out=out)
-            out.add_(terms[2]).add_(terms[3])
-    return y.view(n, 2 * h, 2 * w, c_out).permute(0, 3, 1, 2)
+    # (C_out * 16, C_in) @ (C_in, N * H * W): for a channels-last x the right side is a view
+    patches = weight.reshape(c_in, c_out * 16).t() @ x.transpose(0, 1).reshape(c_in, -1)
+    patches = patches.view(c_out * 16, n, h * w).transpose(0, 1)  # (N, C_out * 16, H * W)
+    return F.fold(patches, (2 * h, 2 * w), 4, padding=1, stride=2)
 
 
 class _TransposedConvUp2(torch.autograd.Function):
