@@ -93,7 +93,7 @@ def seed_gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Ten
     (grads,) = torch.autograd.grad(outputs=scores, inputs=mixed,
                                    grad_outputs=torch.ones_like(scores),
                                    create_graph=True, retain_graph=True)
-    return ((grads.view(len(grads), -1).norm(2, dim=1) - 1) ** 2).mean()
+    return ((grads.reshape(len(grads), -1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 class NaiveLoop:

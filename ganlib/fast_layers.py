@@ -4,17 +4,17 @@ On a CPU, PyTorch convolves with oneDNN, which is tuned for layers with many cha
 sides. The DCGAN's first and last layers are not like that: the generator starts from a 1x1
 "image" (z) and ends on 1 (or 3) channels, the critic starts from those channels and ends on a
 single score. For these shapes oneDNN is several times slower than the matrix multiplies the
-layers really are (forward + backward, batch 64, width 16, one thread, measured):
+layers really are (batch 64, width 16, one thread, measured; forward + backward unless said):
 
 | layer | oneDNN | here |
 |---|---|---|
 | G's first, z (1x1) -> 4x4 | 2.7 ms | 0.5 ms (a fully connected layer) |
 | critic's last, 4x4 -> one score | 0.94 ms | 0.30 ms (a fully connected layer) |
 | G's last, 16 -> 1 channel at 32x32 | 4.8 ms | 2.0 ms (matmul, then overlap-add) |
-| critic's first, 1 -> 16 channels: only the image's gradient | 3.5 ms | 0.8 ms (overlap-add) |
+| critic's first, 1 -> 16 channels, backward to the image only | 3.5 ms | 0.8 ms (overlap-add) |
 
 Each class below is the torch.nn layer it subclasses (same parameters, same state_dict, so
-checkpoints do not care) with a faster `forward` for the shape it is used at, and the ordinary
+checkpoints do not care), computed faster for the shape it is used at, and the ordinary
 convolution for any other shape. They are not part of the lessons: read them as nn.Conv2d and
 nn.ConvTranspose2d. The tests check every one against the layer it replaces, gradients
 included (and second derivatives, which the gradient penalty takes through the critic).
@@ -86,14 +86,16 @@ def overlap_add(x: Tensor, weight: Tensor) -> Tensor:
 
     Every input pixel times the weight gives a 4x4 patch per output channel (one matrix
     multiply for all pixels); the patches of neighbouring pixels overlap by 2 and are added,
-    which is what `F.fold` does. Returns (N, C_out, 2H, 2W). No autograd inside: see below.
+    which is what `F.fold` does. Returns (N, C_out, 2H, 2W), in x's memory layout. Called
+    inside the autograd Function below, whose backward is PyTorch's own.
     """
     n, c_in, h, w = x.shape
     c_out = weight.shape[1]
     # (C_out * 16, C_in) @ (C_in, N * H * W): for a channels-last x the right side is a view
     patches = weight.reshape(c_in, c_out * 16).t() @ x.transpose(0, 1).reshape(c_in, -1)
     patches = patches.view(c_out * 16, n, h * w).transpose(0, 1)  # (N, C_out * 16, H * W)
-    return F.fold(patches, (2 * h, 2 * w), 4, padding=1, stride=2)
+    y = F.fold(patches, (2 * h, 2 * w), 4, padding=1, stride=2)
+    return y.contiguous(memory_format=torch.channels_last) if _channels_last(x) else y
 
 
 class _TransposedConvUp2(torch.autograd.Function):
@@ -117,33 +119,20 @@ class _TransposedConvUp2(torch.autograd.Function):
             [need[0], need[1], ctx.has_bias and need[2]])
 
 
-class _ConvDown2(torch.autograd.Function):
-    """y = conv2d(x, W, b, 2, 1): PyTorch's forward and weight gradient, but the gradient for
-    the image (the generator step's path back into G, and the gradient penalty's) by
-    overlap_add, which oneDNN computes slowly when the image has few channels.
-
-    Training never needs both gradients of this layer at once: the critic step wants the
-    weights' (real and fake images need none), the generator step and the penalty's first
-    backward want the image's. Timed on its own with both wanted, oneDNN's combined backward
-    was faster (3.6 vs 4.2 ms on 2 threads), which misled an earlier session into dropping this
-    layer; in training it measures +3 % (DCGAN) and +2 % (WGAN-GP) steps per second."""
+class _ImageGradientByOverlapAdd(torch.autograd.Function):
+    """y = conv2d(x, W, b, 2, 1) with weights that need no gradient (the generator step):
+    PyTorch's forward, and the gradient for the image by overlap_add, which oneDNN computes
+    slowly when the image has few channels."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
+        ctx.save_for_backward(weight)
         return F.conv2d(x, weight, bias, 2, 1)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, weight = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        grad_x = _TransposedConvUp2.apply(grad, weight, None) if need[0] else None
-        bias_sizes = [weight.shape[0]] if ctx.has_bias else None
-        _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            grad, x, weight, bias_sizes, [2, 2], [1, 1], [1, 1], False, [0, 0], 1,
-            [False, need[1], ctx.has_bias and need[2]])
-        return grad_x, grad_w, grad_b
+        (weight,) = ctx.saved_tensors
+        return _TransposedConvUp2.apply(grad, weight, None), None, None
 
 
 def _is_4x4_stride_2(layer: nn.Conv2d | nn.ConvTranspose2d, x: Tensor) -> bool:
@@ -166,13 +155,20 @@ class ConvTranspose2dToImage(nn.ConvTranspose2d):
 
 class Conv2dFromImage(nn.Conv2d):
     """The critic's first layer: (N, C, s, s) -> (N, w, s/2, s/2) from the image's channels.
-    Its forward is the ordinary convolution; only the gradient for the image (into G, and the
-    gradient penalty's) is computed the faster way."""
+
+    Its forward is the ordinary convolution. In the generator step (critic weights frozen,
+    the gradient flowing back into G's images) the image's gradient is computed the faster
+    way. Everywhere else it is a plain nn.Conv2d: the critic step needs no image gradient, and
+    when the weights' gradient is wanted as well, oneDNN's combined backward is faster (3.6 vs
+    4.2 ms on 2 threads, measured). In training: +3 % DCGAN steps per second (paired rounds).
+    """
 
     def forward(self, x: Tensor) -> Tensor:
-        if not (_is_4x4_stride_2(self, x) and x.requires_grad):
-            return super().forward(x)  # no gradient for the image needed: nothing to speed up
-        return _ConvDown2.apply(x, self.weight, self.bias)
+        frozen = not any(p.requires_grad for p in (self.weight, self.bias) if p is not None)
+        even = x.dim() == 4 and x.shape[-2] % 2 == 0 and x.shape[-1] % 2 == 0  # 2s -> s -> 2s
+        if not (frozen and x.requires_grad and even and _is_4x4_stride_2(self, x)):
+            return super().forward(x)
+        return _ImageGradientByOverlapAdd.apply(x, self.weight, self.bias)
 
 
 _PLAIN = {ConvTranspose2dFrom1x1: nn.ConvTranspose2d, Conv2dTo1x1: nn.Conv2d,

@@ -13,6 +13,8 @@ from ganlib.fast_layers import (
     to_plain_convolutions,
 )
 
+_FAST_BACKWARD = "_ImageGradientByOverlapAdd"
+
 
 def _assert_same_as(conv, fast, shape, channels_last):
     """`fast` gives `conv`'s outputs and gradients, for the input and every parameter."""
@@ -60,9 +62,21 @@ def test_image_end_layers_compute_exactly_their_convolutions(channels_last, bias
     _assert_same_as(nn.ConvTranspose2d(6, channels, 4, 2, 1, bias=bias),
                     ConvTranspose2dToImage(6, channels, 4, 2, 1, bias=bias), (5, 6, 8, 8),
                     channels_last)
-    _assert_same_as(nn.Conv2d(channels, 6, 4, 2, 1, bias=bias),
-                    Conv2dFromImage(channels, 6, 4, 2, 1, bias=bias), (5, channels, 16, 16),
-                    channels_last)
+    # the critic's first layer is fast only in the generator step: weights frozen
+    conv = nn.Conv2d(channels, 6, 4, 2, 1, bias=bias).requires_grad_(False)
+    fast = Conv2dFromImage(channels, 6, 4, 2, 1, bias=bias).requires_grad_(False)
+    fast.load_state_dict(conv.state_dict())
+    x = torch.randn(5, channels, 16, 16)
+    if channels_last:
+        conv, fast = (m.to(memory_format=torch.channels_last) for m in (conv, fast))
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    want, got = conv(x), fast(x)
+    assert _FAST_BACKWARD in type(got.grad_fn).__name__
+    torch.testing.assert_close(got, want)
+    (g_want,), (g_got,) = (torch.autograd.grad(y.square().sum(), x) for y in (want, got))
+    torch.testing.assert_close(g_got, g_want)
+    assert g_got.is_contiguous(memory_format=torch.channels_last) == channels_last or channels == 1
 
 
 def test_critic_first_layer_gives_each_training_step_the_gradient_it_needs():
@@ -73,9 +87,12 @@ def test_critic_first_layer_gives_each_training_step_the_gradient_it_needs():
     fast.load_state_dict(conv.state_dict())
     conv.requires_grad_(False), fast.requires_grad_(False)
     x = torch.randn(3, 1, 16, 16, requires_grad=True)
+    assert _FAST_BACKWARD in type(fast(x).grad_fn).__name__
     torch.testing.assert_close(torch.autograd.grad(fast(x).square().sum(), x),
                                torch.autograd.grad(conv(x).square().sum(), x))
     conv.requires_grad_(True), fast.requires_grad_(True)
+    # the penalty wants both gradients in the end: oneDNN's combined backward, as nn.Conv2d
+    assert type(fast(x).grad_fn) is type(conv(x).grad_fn)
     x = x.detach()
     torch.testing.assert_close(torch.autograd.grad(fast(x).square().sum(), list(fast.parameters())),
                                torch.autograd.grad(conv(x).square().sum(), list(conv.parameters())))
@@ -85,17 +102,18 @@ def test_image_end_layers_have_the_penalty_second_derivatives():
     # WGAN-GP differentiates the critic's input gradient again: gradgradcheck in float64
     torch.manual_seed(0)
     up = ConvTranspose2dToImage(3, 2, 4, 2, 1).double()
-    down = Conv2dFromImage(2, 3, 4, 2, 1).double()
-    x_up = torch.randn(2, 3, 3, 4, dtype=torch.float64, requires_grad=True)
-    x_down = torch.randn(2, 2, 6, 8, dtype=torch.float64, requires_grad=True)
-    for layer, x in ((up, x_up), (down, x_down)):
-        inputs = (x, layer.weight, layer.bias)
+    x = torch.randn(2, 3, 3, 4, dtype=torch.float64, requires_grad=True)
 
-        def f(x, w, b, layer=layer):
-            return torch.func.functional_call(layer, {"weight": w, "bias": b}, (x,))
+    def f(x, w, b):
+        return torch.func.functional_call(up, {"weight": w, "bias": b}, (x,))
 
-        assert torch.autograd.gradcheck(f, inputs)
-        assert torch.autograd.gradgradcheck(f, inputs)
+    assert torch.autograd.gradcheck(f, (x, up.weight, up.bias))
+    assert torch.autograd.gradgradcheck(f, (x, up.weight, up.bias))
+    down = Conv2dFromImage(2, 3, 4, 2, 1).double().requires_grad_(False)  # the generator step
+    x = torch.randn(2, 2, 6, 8, dtype=torch.float64, requires_grad=True)
+    assert _FAST_BACKWARD in type(down(x).grad_fn).__name__
+    assert torch.autograd.gradcheck(down, (x,))
+    assert torch.autograd.gradgradcheck(down, (x,))
 
 
 def test_overlap_add_is_a_transposed_convolution():
@@ -111,8 +129,14 @@ def test_image_end_layers_fall_back_to_convolution_on_other_shapes():
     x, y = torch.randn(2, 3, 5, 5), torch.randn(2, 1, 5, 5, requires_grad=True)
     torch.testing.assert_close(up(x), nn.ConvTranspose2d.forward(up, x))
     torch.testing.assert_close(down(y), nn.Conv2d.forward(down, y))
-    reflect = Conv2dFromImage(1, 3, 4, 2, 1, padding_mode="reflect")  # padded another way
-    torch.testing.assert_close(reflect(y), nn.Conv2d.forward(reflect, y))
+    # weights frozen, as in the generator step, but a size or padding overlap-add cannot do
+    odd = Conv2dFromImage(1, 3, 4, 2, 1).requires_grad_(False)  # 5x5 -> 2x2 -> 4x4, not 5x5
+    reflect = Conv2dFromImage(1, 3, 4, 2, 1, padding_mode="reflect").requires_grad_(False)
+    for layer in (odd, reflect):
+        out = layer(y)
+        assert _FAST_BACKWARD not in type(out.grad_fn).__name__
+        torch.testing.assert_close(out, nn.Conv2d.forward(layer, y))
+        assert torch.autograd.grad(out.sum(), y)[0].shape == y.shape
 
 
 def test_to_plain_convolutions_keeps_the_numbers():
