@@ -47,7 +47,7 @@ def critic_step(run: Run, real: Tensor, labels: Tensor | None, keep_graph: bool 
     """
     cfg, G, critic = run.config, run.G, run.critic
     z = torch.randn(real.shape[0], G.z_dim, generator=run.rng).to(run.device)
-    with torch.set_grad_enabled(keep_graph):  # speed: no graph through G nobody backpropagates
+    with torch.set_grad_enabled(keep_graph):  # speed: record G's graph only if G's step reuses it
         fake = G(z, labels)
     real_scores = critic(real, labels)
     fake_scores = critic(fake.detach(), labels)  # detach: this update must not reach G
