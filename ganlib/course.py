@@ -201,6 +201,17 @@ def _error_line(e: Exception) -> str:
     return (lines[-1] if lines else type(e).__name__)[:300]
 
 
+def kernel_settings() -> dict:
+    """papermill options that encrypt the kernel's sockets (CurveZMQ keys from jupyter_client)
+    where pyzmq supports it; unencrypted kernels each print a warning about plain-text TCP."""
+    import zmq
+    from traitlets.config import Config
+
+    if not zmq.has("curve"):
+        return {}
+    return {"config": Config({"KernelManager": {"transport_encryption": "auto"}})}
+
+
 def run_course(smoke: bool = False, out: str | Path | None = None, only: str | None = None,
                log=print, folder: Path | None = None) -> list[dict]:
     """Execute the notebooks in order with papermill; returns one result dict per notebook.
@@ -225,7 +236,7 @@ def run_course(smoke: bool = False, out: str | Path | None = None, only: str | N
         result = {"name": book.stem, "ok": True}
         try:
             pm.execute_notebook(str(book), str(target), parameters=params, cwd=str(book.parent),
-                                kernel_name="python3", progress_bar=False)
+                                kernel_name="python3", progress_bar=False, **kernel_settings())
         except Exception as e:  # a failing cell: keep going, report it
             result.update(ok=False, error=_error_line(e))
         result["seconds"] = time.perf_counter() - start
