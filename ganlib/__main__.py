@@ -71,7 +71,8 @@ def cmd_course(args) -> int:
     from .course import run_course
 
     notebooks = Path(args.notebooks) if args.notebooks else None
-    report = run_course(smoke=args.smoke, out=args.out, only=args.only, folder=notebooks)
+    report = run_course(smoke=args.smoke, out=args.out, only=args.only, folder=notebooks,
+                        seed=args.seed)
     # a failed notebook or a failed lesson claim (which fails its notebook) fails the command
     return 0 if all(r["ok"] for r in report) else 1
 
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--notebooks", metavar="DIR",
                    help="run the NN_*.ipynb notebooks in DIR (e.g. your own edited copies) "
                    "instead of the course's")
+    c.add_argument("--seed", type=int,
+                   help="seed for every notebook (default: each notebook's own)")
     # bench parses its own options (`python -m ganlib bench --help` lists them)
     sub.add_parser("bench", help="speed and time-to-quality benchmark", add_help=False)
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")

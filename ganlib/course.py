@@ -212,12 +212,23 @@ def kernel_settings() -> dict:
     return {"config": Config({"KernelManager": {"transport_encryption": "auto"}})}
 
 
+def lesson_parameters(book: Path, smoke: bool = False, seed: int | None = None) -> dict:
+    """The papermill parameters for one notebook: smoke=True for a smoke run, and the seed when
+    one is given and the notebook's parameters cell declares `seed`."""
+    import papermill as pm
+
+    params: dict = {"smoke": True} if smoke else {}
+    if seed is not None and "seed" in pm.inspect_notebook(str(book)):
+        params["seed"] = seed
+    return params
+
+
 def run_course(smoke: bool = False, out: str | Path | None = None, only: str | None = None,
-               log=print, folder: Path | None = None) -> list[dict]:
+               log=print, folder: Path | None = None, seed: int | None = None) -> list[dict]:
     """Execute the notebooks in order with papermill; returns one result dict per notebook.
 
     A result holds name, ok (the notebook ran and all its claims hold), error, seconds, claims,
-    numbers and pictures.
+    numbers and pictures. `seed` (when given) goes to every notebook that declares one.
     """
     import papermill as pm
 
@@ -227,22 +238,25 @@ def run_course(smoke: bool = False, out: str | Path | None = None, only: str | N
         raise ValueError(f"--out {out} is a file; name a folder for the executed "
                          "notebooks and report.html")
     out.mkdir(parents=True, exist_ok=True)
-    params = {"smoke": True} if smoke else {}
     results = []
     for i, book in enumerate(books, 1):
         target = out / book.name
+        target.unlink(missing_ok=True)  # never report an older run's claims as this one's
         log(f"[{i}/{len(books)}] {book.stem} ...", end=" ", flush=True)
         start = time.perf_counter()
         result = {"name": book.stem, "ok": True}
         try:
+            params = lesson_parameters(book, smoke, seed)
             pm.execute_notebook(str(book), str(target), parameters=params, cwd=str(book.parent),
                                 kernel_name="python3", progress_bar=False, **kernel_settings())
         except Exception as e:  # a failing cell: keep going, report it
             result.update(ok=False, error=_error_line(e))
         result["seconds"] = time.perf_counter() - start
         numbers, claims, pictures = _collect(target) if target.exists() else ({}, [], [])
-        if not all(c["holds"] for c in claims):
+        failed = [c for c in claims if not c["holds"]]
+        if failed:  # the notebook raised on it, unless it caught the AssertionError
             result["ok"] = False
+            result.setdefault("error", f"claim failed: {failed[0]['statement']}")
         result.update(numbers=numbers, claims=claims, pictures=pictures)
         results.append(result)
         held = sum(c["holds"] for c in claims)

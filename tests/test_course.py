@@ -120,3 +120,14 @@ def test_course_command_exit_status(tmp_path, capfd):
         "and report.html"]
     assert main(["course", "--notebooks", str(tmp_path / "o1" / "none")]) == 2
     assert "no notebooks named like 01_name.ipynb" in capfd.readouterr().err
+
+
+def test_lesson_parameters_pass_the_seed_only_where_declared(tmp_path):
+    _book(tmp_path / "01_no_seed.ipynb", "1")
+    _book(tmp_path / "02_seed.ipynb", "1")
+    with_seed = nbformat.read(tmp_path / "02_seed.ipynb", as_version=4)
+    with_seed.cells[0].source += "\nseed: int = 0  # random seed"
+    nbformat.write(with_seed, tmp_path / "02_seed.ipynb")
+    assert course.lesson_parameters(tmp_path / "01_no_seed.ipynb", seed=2) == {}
+    assert course.lesson_parameters(tmp_path / "02_seed.ipynb", seed=2) == {"seed": 2}
+    assert course.lesson_parameters(tmp_path / "02_seed.ipynb", smoke=True) == {"smoke": True}
