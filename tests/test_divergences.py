@@ -23,6 +23,11 @@ def test_js_divergence_known_answers():
     assert js_divergence([0.5, 0.5, 0], [0, 0.5, 0.5]) == pytest.approx(0.5 * math.log(2))
 
 
+def test_js_divergence_is_finite_beside_a_subnormal_weight():
+    # half of the smallest subnormal rounds to 0: m = 0 where p > 0 would make KL(p || m) inf
+    assert js_divergence([5e-324, 0.5, 0.5], [0.0, 0.5, 0.5]) == pytest.approx(0.0, abs=1e-12)
+
+
 def test_js_divergence_rejects_bad_input():
     with pytest.raises(ValueError, match="non-negative"):
         js_divergence([-1, 2], [1, 1])
