@@ -24,8 +24,6 @@ from .metrics import CoverageRecorder
 if TYPE_CHECKING:
     from .train import Run
 
-EXTRA_CODE = "plotting boilerplate: read it only if you are curious"
-
 
 def close(fig: Figure) -> None:
     """Free a figure's memory (Figures made here are not tracked by pyplot)."""
@@ -232,7 +230,7 @@ def show_gif(gif: bytes):
     return IPImage(data=gif, format="gif")
 
 
-def critic_landscape(critic, data=None, lim: float = 1.6, n: int = 120,
+def critic_landscape(critic, lim: float = 1.6, n: int = 120,
                      points: Tensor | None = None, real: Tensor | None = None,
                      title: str | None = None, ax=None) -> Figure:
     """The critic's value f(x) over the plane (2-D toys), with real and generated points.
