@@ -81,3 +81,16 @@ def test_sweep_figure_draws_samples_and_one_panel_per_metric():
         plotting.sweep_figure(values, results, ("reverse_kl",))
     with pytest.raises(ValueError, match="one result"):
         plotting.sweep_figure(values[:2], results, ("w1",))
+
+
+def test_critic_landscape_draws_f_over_the_plane():
+    critic = torch.nn.Linear(2, 1)  # f(x) = x_0: rises from left to right
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        critic.bias.zero_()
+    fig = plotting.critic_landscape(critic, 2.0, n=11, real=torch.zeros(3, 2), title="f")
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_title() == "f"  # second argument: lim
+    levels = ax.collections[0].levels  # the filled contour's levels span f's range
+    assert levels[0] <= -2.0 and levels[-1] >= 2.0
+    assert critic.training  # put back in training mode after drawing
