@@ -16,7 +16,7 @@ from . import losses
 from .data import load
 
 if TYPE_CHECKING:
-    from .train import Run
+    from .run import Run
 
 __all__ = ["generator_grad_norms", "critic_weights", "interpolate_grad_norms"]
 

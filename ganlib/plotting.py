@@ -22,7 +22,7 @@ from .gradients import critic_weights, interpolate_grad_norms
 from .metrics import CoverageRecorder
 
 if TYPE_CHECKING:
-    from .train import Run
+    from .run import Run
 
 
 def close(fig: Figure) -> None:

@@ -18,7 +18,8 @@ from . import plotting
 from .config import preset
 from .data import load
 from .latent import interpolate, noise_from_seed
-from .train import Run, train
+from .run import Run
+from .train import train
 
 
 def _png(array) -> bytes:
