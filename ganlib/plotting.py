@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,7 +17,12 @@ from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
 
-EXTRA_CODE = "plotting boilerplate: read it only if you are curious"
+from .data import load
+from .gradients import critic_weights, interpolate_grad_norms
+from .metrics import CoverageRecorder
+
+if TYPE_CHECKING:
+    from .run import Run
 
 
 def close(fig: Figure) -> None:
@@ -106,6 +112,50 @@ def snapshots_strip(snapshots: list[tuple[int, Tensor]], n: int = 6,
     return fig
 
 
+def coverage_figure(recorders: dict[str, CoverageRecorder], n_modes: int,
+                    title: str | None = None) -> Figure:
+    """Modes captured (left) and the high-quality share (right) over training, one line per run.
+
+    Taught in 01_mode_collapse: a collapsing generator's curve stays low or jumps up and down
+    as it hops between modes; a generator that spreads out climbs to `n_modes` and stays there.
+    """
+    fig = Figure(figsize=(9, 3.2))
+    left, right = fig.subplots(1, 2)
+    for name, rec in recorders.items():
+        left.plot(rec.steps, rec.modes_captured, marker=".", label=name)
+        right.plot(rec.steps, [100 * h for h in rec.high_quality], marker=".", label=name)
+    left.axhline(n_modes, color="gray", ls="--", lw=1)
+    left.set_ylim(0, n_modes + 1)
+    left.set_ylabel("modes captured")
+    right.set_ylim(0, 100)
+    right.set_ylabel("high-quality samples (%)")
+    for ax in (left, right):
+        ax.set_xlabel("generator step")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_strip(snapshots: list[tuple[int, Tensor]], recorder: CoverageRecorder,
+                   modes: Tensor, k: int = 6, size: float = 2.2) -> Figure:
+    """`k` evenly spaced fixed-noise scatters over training, each titled with its modes captured.
+
+    Taught in 01_mode_collapse. `snapshots` is a run's `(step, (n, 2) points)` list; a panel's
+    score is the recorder's at the same step (blank where it recorded nothing, e.g. step 0).
+    """
+    if not snapshots:
+        raise ValueError("no snapshots to draw; train for at least one step")
+    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(k, len(snapshots))).round()
+                    .astype(int))
+    picked = [snapshots[i] for i in idx]
+    score = dict(zip(recorder.steps, recorder.modes_captured, strict=True))
+    n_modes = len(modes)
+    labels = [f"{score[s]}/{n_modes} modes" if s in score else "" for s, _ in picked]
+    return snapshots_strip(picked, n=len(picked), modes=modes, size=size, values=labels)
+
+
 def smooth(values, window: int = 50) -> np.ndarray:
     """Moving average (NaNs ignored) so a noisy loss curve shows its trend."""
     v = np.asarray(values, dtype=float)
@@ -180,7 +230,7 @@ def show_gif(gif: bytes):
     return IPImage(data=gif, format="gif")
 
 
-def critic_landscape(critic, data=None, lim: float = 1.6, n: int = 120,
+def critic_landscape(critic, lim: float = 1.6, n: int = 120,
                      points: Tensor | None = None, real: Tensor | None = None,
                      title: str | None = None, ax=None) -> Figure:
     """The critic's value f(x) over the plane (2-D toys), with real and generated points.
@@ -236,6 +286,79 @@ def histogram(values, bins: int = 60, title: str | None = None, xlabel: str | No
     if fig is not None:
         fig.tight_layout()
     return fig if fig is not None else ax.figure
+
+
+def critic_panel_figure(run: Run, title: str | None = None) -> Figure:
+    """Landscape | Wasserstein estimate | weights at ±c (clip) or gradient norms (penalty).
+
+    Taught in 04_wgan_clipping and 05_wgan_gp: the picture `ganlib.widgets.CriticPanel` redraws
+    each time its sliders retrain a quick toy WGAN.
+    """
+    cfg = run.config
+    data = load(cfg.data)
+    fig = Figure(figsize=(13, 3.6))
+    a1, a2, a3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
+    lim = float(data.modes.abs().max()) * 1.6
+    real, _ = data.sample(400, generator=torch.Generator().manual_seed(0))
+    critic_landscape(run.critic, lim=lim, points=run.G.sample(400), real=real, ax=a1,
+                     title="critic value f(x)")
+    loss_curves(run.history, keys=("wasserstein",), window=25, ax=a2,
+                title="Wasserstein estimate E[f(real)] - E[f(fake)]")
+    if cfg.clip_value is not None:
+        c = cfg.clip_value
+        at = run.history["w_at_clip"][-1]
+        histogram(critic_weights(run.critic), ax=a3, marks=(-c, c),
+                  title=f"critic weights ({at:.0%} at ±c)", xlabel="weight")
+    else:
+        norms = interpolate_grad_norms(run)
+        histogram(norms, ax=a3, marks=(1.0,), xlabel="‖∇f(x̂)‖",
+                  title=f"gradient norms at interpolates (mean {norms.mean():.2f})")
+    knobs = (f"clip c={cfg.clip_value:g}" if cfg.clip_value is not None
+             else f"λ={cfg.gp_lambda:g}")
+    fig.suptitle(title or f"{knobs}, n_critic={cfg.n_critic}, {run.step} steps on {cfg.data}")
+    fig.tight_layout()
+    return fig
+
+
+def sweep_figure(values: list[float], results: list[dict], keys: tuple[str, ...],
+                 samples: list[Tensor] | None = None, modes: Tensor | None = None,
+                 knob: str = "clip value c", title: str | None = None,
+                 log_keys: tuple[str, ...] = ()) -> Figure:
+    """A knob sweep at a glance: each run's samples on top, each metric against the knob below.
+
+    Taught in 04_wgan_clipping (the clip value) and usable for 05's λ. `results[i][key]` is
+    the metric `key` of the run with knob value `values[i]`; the knob axis is logarithmic, and
+    so is the value axis of the metrics named in `log_keys` (those spanning decades).
+    """
+    if len(values) != len(results) or (samples is not None and len(samples) != len(values)):
+        raise ValueError(f"need one result (and one sample set) per knob value: got "
+                         f"{len(values)} values, {len(results)} results"
+                         + ("" if samples is None else f", {len(samples)} sample sets"))
+    missing = [k for k in keys if any(k not in r for r in results)]
+    if missing:
+        raise ValueError(f"the results lack the keys {missing}; each dict needs {list(keys)}")
+    n = len(values)
+    fig = Figure(figsize=(max(2.0 * n, 3.2 * len(keys)), 5.6 if samples is not None else 3.0),
+                 layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.1]) if samples is not None else (
+        None, fig)
+    if samples is not None:
+        for ax, v, x in zip(np.atleast_1d(top.subplots(1, n)), values, samples, strict=True):
+            _draw(ax, x, modes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{knob.split()[-1]}={v:g}", fontsize=9)
+    for ax, key in zip(np.atleast_1d(bottom.subplots(1, len(keys))), keys, strict=True):
+        ax.plot(values, [float(r[key]) for r in results], "o-")
+        ax.set_xscale("log")
+        if key in log_keys:
+            ax.set_yscale("log")
+        ax.set_xlabel(knob)
+        ax.set_title(key, fontsize=10)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def class_rows_figure(images: Tensor, row_names: list[str] | None = None,

@@ -3,6 +3,7 @@
 Observers (not `interact`) so an error in a callback is loud; `widgets.Image` (PNG bytes) rather
 than `Output` + `plt.show()` so the picture redraws in JupyterLab, nbval and papermill alike;
 `continuous_update=False` on every slider that retrains, so a drag trains once, on release.
+`quick_toy_wgan` is the seconds-long training run behind `CriticPanel`'s sliders.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import torch
 from PIL import Image
 
 from . import plotting
-from .critic_panel import critic_panel_figure, quick_toy_wgan
+from .config import preset
+from .data import load
 from .latent import interpolate, noise_from_seed
+from .run import Run
+from .train import train
 
 
 def _png(array) -> bytes:
@@ -89,6 +93,22 @@ class LatentWalk(widgets.VBox):
         self.image.value = self.render()
 
 
+def quick_toy_wgan(clip_value: float | None = 0.01, gp_lambda: float = 0.0, n_critic: int = 5,
+                   data: str = "ring8", steps: int = 300, width: int = 64, seed: int = 0,
+                   **overrides) -> Run:
+    """A small WGAN on a 2-D toy, clipped (clip_value) or penalised (gp_lambda), in seconds.
+
+    Taught in 04_wgan_clipping and 05_wgan_gp, where `CriticPanel` retrains one per slider move.
+    """
+    if clip_value is not None and gp_lambda > 0:
+        base = preset("wgan-gp", data)
+    else:
+        base = preset("wgan" if clip_value is not None else "wgan-gp", data)
+    config = base.replace(clip_value=clip_value, gp_lambda=gp_lambda, n_critic=n_critic,
+                          steps=steps, width=width, seed=seed, device="cpu", **overrides)
+    return train(config, load(data), progress=False)
+
+
 class CriticPanel(widgets.VBox):
     """Sliders that retrain a quick toy WGAN and redraw its critic. Taught in 04 and 05.
 
@@ -120,7 +140,7 @@ class CriticPanel(widgets.VBox):
         super().__init__([widgets.HBox([self.value, self.n_critic]), self.status, self.image])
 
     def train(self):
-        """Retrain with the sliders' values (pure: a tests can call quick_toy_wgan directly)."""
+        """Retrain with the sliders' values (tests can call quick_toy_wgan directly)."""
         if self.knob == "clip":
             return quick_toy_wgan(clip_value=self.value.value, n_critic=self.n_critic.value,
                                   data=self.data, steps=self.steps, seed=self.seed)
@@ -131,7 +151,7 @@ class CriticPanel(widgets.VBox):
     def update(self, change=None) -> None:
         self.status.value = "training..."
         self.run = self.train()
-        fig = critic_panel_figure(self.run)
+        fig = plotting.critic_panel_figure(self.run)
         self.image.value = plotting.fig_to_png(fig, dpi=70)
         plotting.close(fig)
         w = self.run.last("wasserstein")

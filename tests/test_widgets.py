@@ -1,8 +1,9 @@
 import torch
 
-from ganlib import critic_panel, plotting
+from ganlib import plotting
+from ganlib.gradients import interpolate_grad_norms
 from ganlib.models import ConditionalGenerator, DCGANGenerator
-from ganlib.widgets import CriticPanel, LatentWalk, walk_images, walk_png
+from ganlib.widgets import CriticPanel, LatentWalk, quick_toy_wgan, walk_images, walk_png
 
 
 def test_walk_images_ends_are_the_seeds_samples():
@@ -37,16 +38,15 @@ def test_conditional_walk_keeps_z_and_changes_class():
 
 
 def test_quick_toy_wgan_clip_and_gp_figures():
-    run = critic_panel.quick_toy_wgan(clip_value=0.01, n_critic=2, steps=4, width=8)
+    run = quick_toy_wgan(clip_value=0.01, n_critic=2, steps=4, width=8)
     assert run.config.optimizer == "rmsprop" and run.step == 4
-    fig = critic_panel.critic_panel_figure(run)
+    fig = plotting.critic_panel_figure(run)
     assert len(fig.axes) >= 3 and "±c" in fig.axes[2].get_title()
     plotting.close(fig)
-    run = critic_panel.quick_toy_wgan(clip_value=None, gp_lambda=10.0, n_critic=2, steps=4,
-                                      width=8)
-    norms = critic_panel.interpolate_grad_norms(run, n=32)
+    run = quick_toy_wgan(clip_value=None, gp_lambda=10.0, n_critic=2, steps=4, width=8)
+    norms = interpolate_grad_norms(run, n=32)
     assert norms.shape == (32,) and (norms >= 0).all()
-    assert "interpolates" in critic_panel.critic_panel_figure(run).axes[2].get_title()
+    assert "interpolates" in plotting.critic_panel_figure(run).axes[2].get_title()
 
 
 def test_critic_panel_retrains_on_slider():
