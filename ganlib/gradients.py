@@ -69,5 +69,6 @@ def interpolate_grad_norms(run: Run, n: int = 512) -> Tensor:
     g = torch.Generator().manual_seed(123)
     real, _ = data.sample(n, generator=g)
     fake = run.G.sample(n, generator=g)
-    _, norms = losses.gradient_penalty(run.critic.cpu(), real, fake, 1.0, generator=g)
-    return norms.detach()
+    _, norms = losses.gradient_penalty(run.critic, real.to(run.device), fake.to(run.device), 1.0,
+                                       generator=g)
+    return norms.detach().cpu()

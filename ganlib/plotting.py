@@ -20,6 +20,7 @@ from torch import Tensor
 from .data import load
 from .gradients import critic_weights, interpolate_grad_norms
 from .metrics import CoverageRecorder
+from .models import eval_mode
 
 if TYPE_CHECKING:
     from .run import Run
@@ -245,11 +246,8 @@ def critic_landscape(critic, lim: float = 1.6, n: int = 120,
     xs = torch.linspace(-lim, lim, n)
     grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
     device = next(critic.parameters()).device
-    was_training = critic.training
-    critic.eval()
-    with torch.no_grad():
+    with eval_mode(critic):
         values = critic(grid.to(device)).float().cpu().reshape(n, n).numpy()
-    critic.train(was_training)
     im = ax.contourf(xs.numpy(), xs.numpy(), values, levels=20, cmap="viridis")
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label="critic value f(x)")
     if real is not None:
