@@ -76,7 +76,8 @@ def preset(model: str, data: str = "ring8", **overrides) -> TrainConfig:
     """The settings a lesson starts from, for `model` on `data`, with `overrides` on top.
 
     The numbers are the papers' where they fit a CPU (n_critic 5, clip 0.01 with RMSProp,
-    λ = 10 with Adam(0.5, 0.9) on images), and sized down or retuned where they do not (widths,
+    λ = 10 on images with Adam(0.5, 0.9): the betas of Gulrajani et al.'s released code, where
+    their Algorithm 1 has β1 = 0), and sized down or retuned where they do not (widths,
     batch sizes; WGAN-GP on the 2-D toys, DCGAN on digits). The toy WGAN-GP and the digit DCGAN
     were tuned for time to quality on a 2-core CPU (`python -m ganlib bench` measures it).
     """
