@@ -60,3 +60,25 @@ def test_critic_panel_retrains_on_slider():
     gp = CriticPanel("gp", steps=3)
     assert gp.run.config.gp_lambda == 10.0 and gp.run.config.clip_value is None
     assert not gp.value.continuous_update and not gp.n_critic.continuous_update
+
+
+def test_gp_panel_retrains_with_the_new_lambda():
+    # moved from 05_wgan_gp: a slider move retrains with the new λ and redraws
+    panel = CriticPanel("gp", steps=3, n_critic=5)
+    before = panel.image.value
+    panel.value.value = 1.0
+    assert panel.run.config.gp_lambda == 1.0 and panel.run.config.clip_value is None
+    assert panel.image.value != before and panel.image.value[:4] == b"\x89PNG"
+
+
+def test_conditional_walk_draws_the_same_z_as_another_class():
+    # moved from 06_conditional_wgan: class 7 at t = 0 is seed A's noise drawn as a seven
+    from ganlib.latent import class_sweep, noise_from_seed
+
+    G = ConditionalGenerator(z_dim=8, n_classes=10, width=4)
+    w = LatentWalk(G, seed_a=0, seed_b=1, n=4, classes=list("abcdefghij"))
+    before = w.image.value
+    w.label.value = 7
+    assert w.image.value != before
+    torch.testing.assert_close(walk_images(G, 0, 1, 0.0, n=4, label=7),
+                               class_sweep(G, noise_from_seed(0, G.z_dim, 4))[7])
