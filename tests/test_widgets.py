@@ -60,3 +60,23 @@ def test_critic_panel_retrains_on_slider():
     gp = CriticPanel("gp", steps=3)
     assert gp.run.config.gp_lambda == 10.0 and gp.run.config.clip_value is None
     assert not gp.value.continuous_update and not gp.n_critic.continuous_update
+
+
+def test_training_moments_slider_redraws_the_chosen_moment():
+    import pytest
+
+    from ganlib.widgets import TrainingMoments
+
+    critics = [torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0)) for _ in range(2)]
+    fake = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
+    fields = {name: [(step, plotting.generator_field(c, fake, loss, n=6))
+                     for step, c in zip((0, 50), critics, strict=True)]
+              for name, loss in (("BCE GAN", "bce"), ("WGAN-GP", "wasserstein"))}
+    panel = TrainingMoments(fields)
+    first = bytes(panel.image.value)
+    assert first[:4] == b"\x89PNG" and panel.moment.value == 0
+    assert panel.render() == first  # same moment, same picture
+    panel.moment.value = 50  # the observer redraws at once
+    assert bytes(panel.image.value) != first and panel.render() != first
+    with pytest.raises(ValueError, match="same number"):
+        TrainingMoments({"BCE GAN": fields["BCE GAN"], "WGAN-GP": fields["WGAN-GP"][:1]})
