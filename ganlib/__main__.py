@@ -70,7 +70,10 @@ def cmd_train(args) -> int:
 def cmd_course(args) -> int:
     from .course import run_course
 
-    report = run_course(smoke=args.smoke, out=args.out, only=args.only)
+    notebooks = Path(args.notebooks) if args.notebooks else None
+    report = run_course(smoke=args.smoke, out=args.out, only=args.only, folder=notebooks,
+                        seed=args.seed)
+    # a failed notebook or a failed lesson claim (which fails its notebook) fails the command
     return 0 if all(r["ok"] for r in report) else 1
 
 
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--smoke", action="store_true", help="tiny runs (seconds per notebook)")
     c.add_argument("--out", help="folder for executed notebooks and report.html")
     c.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 01,03")
+    c.add_argument("--notebooks", metavar="DIR",
+                   help="run the NN_*.ipynb notebooks in DIR (e.g. your own edited copies) "
+                   "instead of the course's")
+    c.add_argument("--seed", type=int,
+                   help="seed for every notebook (default: each notebook's own)")
     # bench parses its own options (`python -m ganlib bench --help` lists them)
     sub.add_parser("bench", help="speed and time-to-quality benchmark", add_help=False)
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")
