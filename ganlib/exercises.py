@@ -10,11 +10,14 @@ caught).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .metrics import mode_coverage
 
 
 def passed(name: str) -> None:
@@ -64,6 +67,82 @@ def _check_loss_output(name: str, loss, logits: Tensor) -> None:
 # ----------------------------------------------------------------------------------------------
 # 01_mode_collapse
 # ----------------------------------------------------------------------------------------------
+
+def _toy_points() -> tuple[Tensor, Tensor, float]:
+    """Four modes on a square: 9 points near mode 0 (one 2σ away, one 4σ away), 3 on mode 1,
+    one 2σ from mode 2, and one 10σ from mode 3 (too far to capture it)."""
+    modes = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    sigma = 0.05
+    points = torch.tensor([[1.0, 0.0]] * 7 + [[1.1, 0.0], [1.2, 0.0]]
+                          + [[0.0, 1.0]] * 3 + [[-1.1, 0.0], [0.0, -1.5]])
+    return points, modes, sigma
+
+
+def check_modes_captured(fn: Callable[[Tensor, Tensor, float], int]) -> None:
+    """Exercise 01.1: `fn(points, modes, sigma)` returns how many modes are captured.
+
+    A mode is captured when at least one *high-quality* point (within 3σ of its nearest mode)
+    has it as its nearest mode (VEEGAN / PacGAN).
+    """
+    name = "modes_captured"
+    points, modes, sigma = _toy_points()
+    right = int(mode_coverage(points, modes, sigma)["modes_captured"])  # 3
+    dist = torch.cdist(points, modes)  # (N, K)
+    nearest_dist, nearest = dist.min(dim=1)
+    good = nearest_dist <= 3 * sigma
+    wrong = {
+        "a point counts only when it is within 3σ of its nearest mode (high quality); you "
+        "counted every point's nearest mode": len(set(nearest.tolist())),
+        "the high-quality radius is 3σ, not σ": len(set(nearest[nearest_dist <= sigma]
+                                                         .tolist())),
+        "count the modes hit (each once), not the high-quality points": int(good.sum()),
+    }
+    answer = fn(points, modes, sigma)
+    answer = int(answer.item() if isinstance(answer, Tensor) else answer)
+    if answer != right:
+        for mistake, value in wrong.items():
+            if answer == value:
+                raise AssertionError(f"{name}: {mistake} (got {answer}, expected {right})")
+        raise AssertionError(f"{name}: expected {right} modes captured, got {answer}")
+    far = points + torch.tensor([5.0, 5.0])  # every point far from every mode
+    if int(fn(far, modes, sigma)) != 0:
+        raise AssertionError(f"{name}: points far from every mode capture nothing; "
+                             f"got {int(fn(far, modes, sigma))} for points 5 units away")
+    passed(name)
+
+
+def check_reverse_kl(fn: Callable[[Tensor], float]) -> None:
+    """Exercise 01.2: `fn(counts)` returns KL(q ‖ uniform) for the (K,) high-quality hits
+    per mode: Σ q_k log(q_k K) over the modes with q_k > 0, with q = counts / counts.sum()."""
+    name = "reverse_kl"
+    counts = torch.tensor([6.0, 3.0, 1.0, 0.0])
+    k = len(counts)
+    q = counts / counts.sum()
+    hit = q > 0
+    right = torch.tensor(float((q[hit] * torch.log(q[hit] * k)).sum()), dtype=torch.float64)
+    p = torch.full_like(q, 1.0 / k)
+    wrong = {
+        "that is log base 2; use the natural log (nats), as the library does":
+            right / torch.log(torch.tensor(2.0, dtype=torch.float64)),
+        "normalise the counts to a histogram q = counts / counts.sum() first":
+            torch.tensor(float((counts[hit] * torch.log(counts[hit] * k)).sum())),
+        "that is the forward KL(uniform ‖ q); the reverse KL puts q first: Σ q log(q / u)":
+            torch.tensor(float((p[hit] * torch.log(p[hit] / q[hit])).sum())),
+        "the uniform histogram is 1/K per mode, so the term is q log(q K), not q log q":
+            torch.tensor(float((q[hit] * torch.log(q[hit])).sum())),
+    }
+    answer = fn(counts.clone())
+    answer = float(answer.item() if isinstance(answer, Tensor) else answer)
+    if answer != answer:  # NaN
+        raise AssertionError(f"{name}: got NaN: leave out the empty modes (0 log 0 = 0)")
+    _diagnose(name, torch.tensor(answer, dtype=torch.float64), right,
+              {m: v.double() for m, v in wrong.items()})
+    even = float(fn(torch.tensor([5.0, 5.0, 5.0, 5.0])))
+    one = float(fn(torch.tensor([0.0, 9.0, 0.0, 0.0])))
+    if abs(even) > 1e-6 or abs(one - math.log(4)) > 1e-5:
+        raise AssertionError(f"{name}: an even histogram must give 0 (got {even:.4f}) and all "
+                             f"hits on one of 4 modes log 4 = {math.log(4):.4f} (got {one:.4f})")
+    passed(name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,6 +312,84 @@ def check_conv_transpose_size(fn: Callable[[int, int, int, int], int]) -> None:
 # ----------------------------------------------------------------------------------------------
 # 04_wgan_clipping
 # ----------------------------------------------------------------------------------------------
+
+def _clip_critic() -> nn.Module:
+    """A tiny critic with weights and biases well past ±0.1, with gradients present."""
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.copy_(torch.linspace(-1.0, 1.0, p.numel()).view_as(p))
+    critic(torch.ones(3, 2)).sum().backward()  # gradients the clip must leave alone
+    return critic
+
+
+def check_clip_weights(fn: Callable[[nn.Module, float], None]) -> None:
+    """Exercise 04.1: `fn(critic, c)` clamps every critic parameter to [-c, c] in place."""
+    name = "clip_weights"
+    c = 0.1
+    critic = _clip_critic()
+    before = {n: p.detach().clone() for n, p in critic.named_parameters()}
+    grads = {n: p.grad.clone() for n, p in critic.named_parameters()}
+    try:
+        fn(critic, c)
+    except RuntimeError as error:
+        raise AssertionError(f"{name}: an in-place change of a parameter must not be recorded "
+                             "by autograd: wrap the loop in `with torch.no_grad():` "
+                             f"({error})") from None
+    after = dict(critic.named_parameters())
+    changed = {n for n in before if not torch.equal(before[n], after[n].detach())}
+    if any(not torch.equal(grads[n], p.grad) for n, p in after.items()):
+        if not changed:
+            raise AssertionError(f"{name}: you clipped the gradients; WGAN clips the weights "
+                                 "themselves, after the optimizer step")
+        raise AssertionError(f"{name}: leave the gradients alone; clip only the parameters")
+    if not changed:
+        raise AssertionError(f"{name}: no parameter changed: `p = p.clamp(-c, c)` only "
+                             "rebinds a name; change the tensor in place (p.clamp_(-c, c))")
+    for n, p in after.items():
+        right = before[n].clamp(-c, c)
+        if torch.equal(p.detach(), right):
+            continue
+        if torch.equal(p.detach(), before[n].clamp(0, c)):
+            raise AssertionError(f"{name}: the range is [-c, c], not [0, c]: negative weights "
+                                 "must stay negative")
+        if torch.equal(p.detach(), before[n]):
+            kind = "biases" if n.endswith("bias") else "weights"
+            raise AssertionError(f"{name}: the {kind} were not clipped: Arjovsky et al. clip "
+                                 "every parameter of the critic (critic.parameters())")
+        raise AssertionError(f"{name}: {n} should be clamped to [-{c}, {c}], got values from "
+                             f"{p.min().item():.3f} to {p.max().item():.3f}")
+    passed(name)
+
+
+def check_critic_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """Exercise 04.2: `fn(real_scores, fake_scores)` is the loss the critic minimises,
+    E[f(fake)] - E[f(real)] (its negative estimates the earth mover's distance)."""
+    name = "critic_loss"
+    g = torch.Generator().manual_seed(4)
+    real = (2 + torch.randn(6, generator=g)).requires_grad_(True)  # (6,) raw scores
+    fake = torch.randn(10, generator=g).requires_grad_(True)  # (10,): another batch size
+    right = fake.mean() - real.mean()
+    wrong = {
+        "the sign is flipped: the critic *maximises* E[f(real)] - E[f(fake)], so it "
+        "minimises E[f(fake)] - E[f(real)]": real.mean() - fake.mean(),
+        "use means, not sums: the two batches can differ in size": fake.sum() - real.sum(),
+        "the critic's scores are raw: no sigmoid and no log (that is the BCE loss)":
+            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)),
+        "no sigmoid: a Wasserstein critic outputs unbounded scores":
+            torch.sigmoid(fake).mean() - torch.sigmoid(real).mean(),
+    }
+    loss = fn(real, fake)
+    if not isinstance(loss, Tensor) or loss.dim() != 0:
+        raise AssertionError(f"{name}: return one number as a 0-dim tensor, got "
+                             f"{type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}")
+    if not loss.requires_grad:
+        raise AssertionError(f"{name}: the loss has no gradient (did you call .item(), "
+                             ".detach() or torch.no_grad()?): backward() needs the graph")
+    _diagnose(name, loss.detach(), right.detach(), {m: v.detach() for m, v in wrong.items()})
+    passed(name)
 
 
 # ----------------------------------------------------------------------------------------------
