@@ -53,8 +53,10 @@ def test_critic_panel_retrains_on_slider():
     panel = CriticPanel("clip", steps=3)
     first = panel.image.value
     assert first[:4] == b"\x89PNG" and panel.run.config.clip_value == 0.01
-    panel.value.value = 0.1
-    assert panel.run.config.clip_value == 0.1 and panel.image.value != first
+    panel.value.value = 0.005  # what 04's student tries: the observer retrains at once
+    assert panel.run.config.clip_value == 0.005 and panel.image.value != first
+    assert panel.run.config.optimizer == "rmsprop" and panel.run.config.n_critic == 5
+    assert not panel.value.continuous_update and not panel.n_critic.continuous_update
     panel.n_critic.value = 2
     assert panel.run.config.n_critic == 2
     gp = CriticPanel("gp", steps=3)
