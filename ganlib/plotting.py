@@ -388,3 +388,81 @@ def class_rows_figure(images: Tensor, row_names: list[str] | None = None,
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def generator_field(critic, fake: Tensor, loss: str = "bce", lim: float = 1.6,
+                    n: int = 60) -> dict:
+    """What G sees at one moment of training: the critic's value over the plane and, at each
+    fake point, the direction the generator's loss pushes it (2-D toys).
+
+    Taught in 01_mode_collapse (GAN Lab's picture, Kahng et al. 2018). For loss='bce' the value
+    is D(x) = sigmoid(logit) and G's loss is the non-saturating -log D(G(z)); for
+    loss='wasserstein' the value is the raw score f(x) and G's loss is -f(G(z)). The arrows are
+    minus the gradient of G's loss with respect to each fake point: the pull G's weights follow.
+
+    Args:
+        critic: the discriminator or critic, (N, 2) -> (N,) scores.
+        fake: (M, 2) generated points.
+        loss: 'bce' or 'wasserstein'.
+        lim, n: the value is computed on an n x n grid over [-lim, lim]².
+    Returns:
+        {"xs": (n,), "value": (n, n), "fake": (M, 2), "pull": (M, 2)} numpy arrays, with
+        "pull_norm" (the mean ‖pull‖) and "label" ('D(x)' or 'f(x)').
+    """
+    if loss not in ("bce", "wasserstein"):
+        raise ValueError(f"loss must be 'bce' or 'wasserstein', got {loss!r}")
+    device = next(critic.parameters()).device
+    xs = torch.linspace(-lim, lim, n)
+    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
+    with torch.no_grad():
+        scores = critic(grid.to(device)).float().cpu()
+    value = torch.sigmoid(scores) if loss == "bce" else scores
+    x = fake.detach().float().to(device).requires_grad_(True)  # (M, 2)
+    s = critic(x)  # (M,)
+    # per-point losses summed, so each point's gradient is its own loss's gradient
+    g_loss = torch.nn.functional.softplus(-s).sum() if loss == "bce" else -s.sum()
+    (grad,) = torch.autograd.grad(g_loss, x)
+    pull = -grad.cpu()  # (M, 2): downhill on G's loss
+    return {"xs": xs.numpy(), "value": value.reshape(n, n).numpy(),
+            "fake": fake.detach().float().cpu().numpy(), "pull": pull.numpy(),
+            "pull_norm": float(pull.norm(dim=1).mean()),
+            "label": "D(x)" if loss == "bce" else "f(x)"}
+
+
+def generator_field_figure(fields: dict[str, list[tuple[int, dict]]],
+                           modes: Tensor | None = None, arrows: int = 60,
+                           size: float = 2.8) -> Figure:
+    """GAN Lab's picture: one row per model, one column per moment of training.
+
+    Taught in 01_mode_collapse. Each panel is the discriminator's D(x) (or the critic's f(x))
+    over the plane, the fake points, and arrows at `arrows` of them showing where G's loss
+    pulls them; the title gives the mean pull. `fields[name]` is a list of
+    `(step, generator_field(...))`, the same number of moments for every model.
+    """
+    if not fields or any(not moments for moments in fields.values()):
+        raise ValueError("fields needs at least one model with at least one recorded moment; "
+                         "record generator_field(...) during training first")
+    n_cols = max(len(moments) for moments in fields.values())
+    fig = Figure(figsize=(size * n_cols + 0.6, size * len(fields)), layout="constrained")
+    axes = np.array(fig.subplots(len(fields), n_cols, squeeze=False))
+    for row, (name, moments) in zip(axes, fields.items(), strict=True):
+        for ax, (step, f) in zip(row, moments, strict=False):
+            xs, value = f["xs"], f["value"]
+            im = ax.contourf(xs, xs, value, levels=20, cmap="PiYG")
+            pick = np.linspace(0, len(f["fake"]) - 1, min(arrows, len(f["fake"]))).astype(int)
+            ax.scatter(f["fake"][:, 0], f["fake"][:, 1], s=3, color="black", alpha=0.6)
+            ax.quiver(f["fake"][pick, 0], f["fake"][pick, 1], f["pull"][pick, 0],
+                      f["pull"][pick, 1], color="tab:blue", width=0.006)
+            if modes is not None:
+                m = modes.cpu().numpy()
+                ax.scatter(m[:, 0], m[:, 1], s=30, marker="x", color="tab:red")
+            ax.set_xlim(xs[0], xs[-1])
+            ax.set_ylim(xs[0], xs[-1])
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{name}, step {step}\nmean pull {f['pull_norm']:.2g}", fontsize=9)
+        fig.colorbar(im, ax=list(row), shrink=0.8, label=moments[-1][1]["label"])
+        for ax in row[len(moments):]:
+            ax.axis("off")
+    return fig

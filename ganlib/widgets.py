@@ -157,3 +157,36 @@ class CriticPanel(widgets.VBox):
         w = self.run.last("wasserstein")
         self.status.value = (f"{self.run.step} steps in {self.run.elapsed:.1f} s; "
                              f"Wasserstein estimate {w:.3f}")
+
+
+class TrainingMoments(widgets.VBox):
+    """A slider over recorded moments of training that redraws GAN Lab's picture.
+
+    Taught in 01_mode_collapse: `fields` is what `plotting.generator_field_figure` takes, one
+    `(step, generator_field(...))` list per model, recorded at the same steps; the slider picks
+    the moment and every model's panel at that step is drawn side by side.
+    """
+
+    def __init__(self, fields: dict[str, list[tuple[int, dict]]], modes=None, dpi: int = 70):
+        lengths = {len(moments) for moments in fields.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            raise ValueError("every model needs the same number (>= 1) of recorded moments; "
+                             f"got {({k: len(v) for k, v in fields.items()})}")
+        self.fields, self.modes, self.dpi = fields, modes, dpi
+        self.steps = [step for step, _ in next(iter(fields.values()))]
+        self.moment = widgets.SelectionSlider(options=self.steps, value=self.steps[0],
+                                              description="step")
+        self.image = widgets.Image(format="png", value=self.render())
+        self.moment.observe(self.update, names="value")
+        super().__init__([self.moment, self.image])
+
+    def render(self) -> bytes:
+        i = self.steps.index(self.moment.value)
+        fig = plotting.generator_field_figure(
+            {name: [moments[i]] for name, moments in self.fields.items()}, self.modes)
+        png = plotting.fig_to_png(fig, dpi=self.dpi)
+        plotting.close(fig)
+        return png
+
+    def update(self, change=None) -> None:
+        self.image.value = self.render()

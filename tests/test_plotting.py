@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +95,44 @@ def test_critic_landscape_draws_f_over_the_plane():
     levels = ax.collections[0].levels  # the filled contour's levels span f's range
     assert levels[0] <= -2.0 and levels[-1] >= 2.0
     assert critic.training  # put back in training mode after drawing
+
+
+def _linear_critic(w: tuple[float, float], b: float = 0.0) -> torch.nn.Module:
+    critic = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([w]))
+        critic.bias.fill_(b)
+    return torch.nn.Sequential(critic, torch.nn.Flatten(0))  # (N, 2) -> (N,)
+
+
+def test_generator_field_pulls_fakes_uphill_on_the_critic():
+    critic = _linear_critic((2.0, -1.0))  # f(x) = 2 x0 - x1
+    fake = torch.tensor([[0.0, 0.0], [1.0, 1.0], [-5.0, 3.0]])
+    wgan = plotting.generator_field(critic, fake, loss="wasserstein", lim=1.0, n=5)
+    # G's loss -f: the pull is +∇f = (2, -1) at every point, whatever its score
+    np.testing.assert_allclose(wgan["pull"], [[2.0, -1.0]] * 3, rtol=1e-6)
+    assert wgan["pull_norm"] == pytest.approx(5 ** 0.5)
+    assert wgan["value"].shape == (5, 5) and wgan["value"][0, -1] == pytest.approx(2.0 + 1.0)
+    bce = plotting.generator_field(critic, fake, loss="bce", lim=1.0, n=5)
+    # -log sigmoid(l): the pull is (1 - D) ∇l, so a point D already calls real is barely pulled
+    d = torch.sigmoid(torch.tensor([0.0, 1.0, -13.0])).numpy()
+    np.testing.assert_allclose(bce["pull"], (1 - d)[:, None] * np.array([[2.0, -1.0]]),
+                               rtol=1e-5)
+    assert 0 < bce["value"].min() and bce["value"].max() < 1 and bce["label"] == "D(x)"
+    with pytest.raises(ValueError, match="'bce' or 'wasserstein'"):
+        plotting.generator_field(critic, fake, loss="minimax")
+
+
+def test_generator_field_figure_draws_a_panel_per_model_and_moment():
+    critic = _linear_critic((1.0, 0.0))
+    fake = torch.randn(20, 2, generator=torch.Generator().manual_seed(0))
+    fields = {name: [(step, plotting.generator_field(critic, fake, loss, n=8))
+                     for step in (0, 10, 20)]
+              for name, loss in (("BCE GAN", "bce"), ("WGAN-GP", "wasserstein"))}
+    fig = plotting.generator_field_figure(fields, modes=torch.zeros(1, 2), arrows=5)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 6 and panels[4].get_title().startswith("WGAN-GP, step 10")
+    assert len(panels[0].collections[-2].get_offsets()) == 5  # the arrows' quiver
+    assert plotting.fig_to_png(fig)[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="at least one recorded moment"):
+        plotting.generator_field_figure({"BCE GAN": []})

@@ -53,8 +53,10 @@ def test_critic_panel_retrains_on_slider():
     panel = CriticPanel("clip", steps=3)
     first = panel.image.value
     assert first[:4] == b"\x89PNG" and panel.run.config.clip_value == 0.01
-    panel.value.value = 0.1
-    assert panel.run.config.clip_value == 0.1 and panel.image.value != first
+    panel.value.value = 0.005  # what 04's student tries: the observer retrains at once
+    assert panel.run.config.clip_value == 0.005 and panel.image.value != first
+    assert panel.run.config.optimizer == "rmsprop" and panel.run.config.n_critic == 5
+    assert not panel.value.continuous_update and not panel.n_critic.continuous_update
     panel.n_critic.value = 2
     assert panel.run.config.n_critic == 2
     gp = CriticPanel("gp", steps=3)
@@ -82,3 +84,23 @@ def test_conditional_walk_draws_the_same_z_as_another_class():
     assert w.image.value != before
     torch.testing.assert_close(walk_images(G, 0, 1, 0.0, n=4, label=7),
                                class_sweep(G, noise_from_seed(0, G.z_dim, 4))[7])
+
+
+def test_training_moments_slider_redraws_the_chosen_moment():
+    import pytest
+
+    from ganlib.widgets import TrainingMoments
+
+    critics = [torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0)) for _ in range(2)]
+    fake = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
+    fields = {name: [(step, plotting.generator_field(c, fake, loss, n=6))
+                     for step, c in zip((0, 50), critics, strict=True)]
+              for name, loss in (("BCE GAN", "bce"), ("WGAN-GP", "wasserstein"))}
+    panel = TrainingMoments(fields)
+    first = bytes(panel.image.value)
+    assert first[:4] == b"\x89PNG" and panel.moment.value == 0
+    assert panel.render() == first  # same moment, same picture
+    panel.moment.value = 50  # the observer redraws at once
+    assert bytes(panel.image.value) != first and panel.render() != first
+    with pytest.raises(ValueError, match="same number"):
+        TrainingMoments({"BCE GAN": fields["BCE GAN"], "WGAN-GP": fields["WGAN-GP"][:1]})
