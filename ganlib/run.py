@@ -113,17 +113,37 @@ def make_run(config: TrainConfig, data) -> Run:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The saved state of a run folder (or checkpoint file), as plain tensors and values."""
+    """The saved state of a run folder (or checkpoint file), as plain tensors and values.
+
+    Loaded with `weights_only=True`: a checkpoint from elsewhere can hold tensors and plain
+    values only, never code that runs on loading.
+    """
     path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint.pt"
+    if path.is_dir() or path.suffix != ".pt":  # a run folder, whether it exists or not
+        folder, path = path, path / "checkpoint.pt"
+    else:
+        folder = path.parent
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}; train first, e.g. "
-                                f"`python -m ganlib train --out {path.parent}`")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+                                f"`python -m ganlib train --out {folder}`")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # empty, truncated, garbage or unsafe: torch raises many kinds
+        raise ValueError(f"{path} is not a readable checkpoint ({unreadable(path, e)}); "
+                         "delete it and train again, or put a good copy there") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}; retrain it")
+        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}; delete it "
+                         "and train again")
     return state
+
+
+def unreadable(path: Path, error: Exception) -> str:
+    """Why torch.load failed, in words."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if "Unsupported global" in str(error):
+        return "it holds objects other than tensors and plain values, refused unread"
+    return "the file is truncated or corrupt"
 
 
 def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:

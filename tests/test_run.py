@@ -45,3 +45,45 @@ def test_pick_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA"):
             pick_device("cuda")
+
+
+def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
+    # a pickle that creates a file when loaded the unsafe way: load_generator must refuse it
+    import builtins
+
+    marker = tmp_path / "created"
+
+    class Payload:
+        def __reduce__(self):
+            return (builtins.open, (str(marker), "w"))
+
+    torch.save({"format": 2, "G": Payload()}, tmp_path / "checkpoint.pt")
+    torch.load(tmp_path / "checkpoint.pt", weights_only=False).get("G").close()
+    assert marker.exists()  # the payload works where pickles are trusted
+    marker.unlink()
+    with pytest.raises(ValueError, match="checkpoint.pt is not a readable checkpoint "
+                                         r"\(it holds objects other than tensors"):
+        load_generator(tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", "the file is empty"),
+    (b"not a checkpoint at all" * 10, "the file is truncated or corrupt"),
+    ("truncate", "the file is truncated or corrupt"),
+])
+def test_an_unreadable_checkpoint_is_one_sentence(content, why, tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    if content == "truncate":
+        train(toy(steps=1), out=tmp_path, progress=False)
+        content = path.read_bytes()[:2000]
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as err:
+        load_generator(tmp_path)
+    assert str(err.value) == (f"{path} is not a readable checkpoint ({why}); delete it and "
+                              "train again, or put a good copy there")
+
+
+def test_load_generator_of_a_missing_folder_names_that_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"--out {tmp_path / 'nope'}`"):
+        load_generator(tmp_path / "nope")
