@@ -21,8 +21,12 @@ def _train_parser(sub) -> None:
     p.add_argument("--data", default="digits5k",
                    help="ring8, grid25, digits5k, mnist, fashion-mnist or a folder of images")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="generator steps")
-    budget.add_argument("--seconds", type=float, help="wall-clock budget in seconds")
+    budget.add_argument("--steps", type=int,
+                        help="train until the run has this many generator steps in all "
+                        "(with --resume, earlier sessions count)")
+    budget.add_argument("--seconds", type=float,
+                        help="train until the run has this many seconds of training in all "
+                        "(with --resume, earlier sessions count)")
     p.add_argument("--n-critic", type=int, help="critic steps per generator step")
     p.add_argument("--clip", type=float, help="WGAN weight clipping value c")
     p.add_argument("--gp-lambda", type=float, help="gradient penalty weight λ")

@@ -159,7 +159,8 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
         config: what to train and for how long (`steps` generator steps, or `seconds`).
         data: the data set (from ganlib.data.load); loaded from `config.data` when None.
         out: a folder for checkpoint.pt, history.csv, samples.png and progress.gif.
-        resume: continue from `out/checkpoint.pt` if it exists, up to `config.steps` in all.
+        resume: continue from `out/checkpoint.pt` if it exists, up to `config.steps` (or
+            `config.seconds`) in all.
         progress: show a tqdm progress bar (a widget in Jupyter, text in a terminal).
         callback: called after every step with the run; return True to stop early.
         run: continue this in-memory run instead of building a new one.
@@ -213,8 +214,8 @@ def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, progress: 
 class Budget(Hook):
     """Steps or seconds: the run's training clock, how much of the budget is used, when to stop.
 
-    With `steps` the budget counts the run's steps in all (a resumed run stops at `steps`);
-    with `seconds` it counts this session's training time.
+    Both count the run in all: a resumed run stops when it has `steps` steps, or `seconds` of
+    training, counting earlier sessions (so a linear decay also spans the sessions).
     """
 
     def __init__(self, config: TrainConfig):
@@ -229,7 +230,7 @@ class Budget(Hook):
 
     def fraction(self) -> float:
         if self.config.seconds is not None:
-            return (self.run.elapsed - self.start_elapsed) / self.config.seconds
+            return self.run.elapsed / self.config.seconds
         return self.run.step / self.config.steps
 
     def spent(self) -> bool:

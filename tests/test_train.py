@@ -177,3 +177,14 @@ def test_a_periodic_checkpoint_is_written_during_training(tmp_path, tiny_images)
           callback=lambda r: seen.append(read_checkpoint(tmp_path)["step"]
                                          if (tmp_path / "checkpoint.pt").exists() else None))
     assert seen == [None, 2, 2, 4]
+
+
+def test_a_seconds_budget_counts_the_run_in_all_like_steps(tmp_path, tiny_images):
+    # --steps and --seconds mean the same on --resume: the run's total, earlier sessions included
+    first = train(image(steps=10_000, seconds=0.3), tiny_images, out=tmp_path, progress=False)
+    again = train(image(steps=10_000, seconds=0.3), tiny_images, out=tmp_path, resume=True,
+                  progress=False)
+    assert again.step == first.step  # the budget was already spent
+    more = train(image(steps=10_000, seconds=0.6), tiny_images, out=tmp_path, resume=True,
+                 progress=False)
+    assert more.step > first.step and 0.6 <= more.elapsed < 0.6 + first.elapsed
