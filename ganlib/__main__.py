@@ -39,6 +39,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--out", default="runs/latest", help="run folder (default runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue DIR/checkpoint.pt")
+    p.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                   help="write a checkpoint every this many seconds of training (default 60; "
+                   "0: only at the end), so a hard kill loses at most that much")
     p.add_argument("--no-metrics", action="store_true", help="skip metrics.json")
     p.add_argument("--tensorboard", metavar="LOG_DIR", help="also log to TensorBoard")
 
@@ -54,7 +57,8 @@ def cmd_train(args) -> int:
         "steps": args.steps, "seconds": args.seconds, "n_critic": args.n_critic,
         "clip_value": args.clip, "gp_lambda": args.gp_lambda, "width": args.width,
         "batch_size": args.batch_size, "lr_g": args.lr, "lr_d": args.lr,
-        "channels": args.channels, "log_dir": args.tensorboard}.items() if v is not None}
+        "channels": args.channels, "log_dir": args.tensorboard,
+        "checkpoint_every": args.checkpoint_every}.items() if v is not None}
     if args.clip is not None and args.model == "wgan-gp" and args.gp_lambda is None:
         overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
@@ -64,6 +68,8 @@ def cmd_train(args) -> int:
     run = train(config, data, out=out, resume=args.resume)
     where = f"{run.device.type}" + (f", {run.threads} thread(s)" if run.threads else "")
     print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
+    if run.interrupted:  # saved; exit as a shell expects of a program stopped by this signal
+        return 128 + run.stopped_by
     if not args.no_metrics:
         results = evaluate_run(run, data)
         write_metrics(results, out)

@@ -72,15 +72,20 @@ def save_outputs(run: Run) -> None:
 
 
 class RunFolder(Hook):
-    """Writes the run folder: a checkpoint every `every` steps (0: none until the end), and
-    everything at the end, also after Ctrl-C or a divergence."""
+    """Writes the run folder: a checkpoint every `every` seconds of training (0: none until the
+    end), so a hard kill loses at most that much, and everything at the end, also after Ctrl-C
+    or a divergence."""
 
-    def __init__(self, out: str | Path, every: int = 0):
+    def __init__(self, out: str | Path, every: float = 0):
         self.out, self.every = Path(out), every
 
+    def start(self, run: Run) -> None:
+        self.saved_at = run.elapsed
+
     def step(self, run: Run) -> None:
-        if self.every and run.step % self.every == 0:
+        if self.every and run.elapsed - self.saved_at >= self.every:
             save_checkpoint(run, self.out / "checkpoint.pt")
+            self.saved_at = run.elapsed
 
     def end(self, run: Run) -> None:
         save_outputs(run)

@@ -40,6 +40,7 @@ class Run:
     step: int = 0  # generator steps done
     elapsed: float = 0.0  # training seconds so far, over all sessions of this run
     interrupted: bool = False
+    stopped_by: int = 0  # the signal that stopped training (SIGINT, SIGTERM, SIGHUP); 0: none
     out: Path | None = None
     threads: int | None = None  # CPU threads of the last training session (ganlib.speed)
 

@@ -164,9 +164,10 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
         progress: show a tqdm progress bar (a widget in Jupyter, text in a terminal).
         callback: called after every step with the run; return True to stop early.
         run: continue this in-memory run instead of building a new one.
-    Ctrl-C (or Jupyter's stop button) ends training cleanly after the current step, and a NaN
-    loss raises TrainingDiverged; in both cases what was trained stays in the returned/attached
-    run and, with `out`, in the run folder.
+    Ctrl-C (Jupyter's stop button), SIGTERM and SIGHUP end training cleanly after the current
+    step (`run.stopped_by` says which signal), and a NaN loss raises TrainingDiverged; in both
+    cases what was trained stays in the returned/attached run and, with `out`, in the run
+    folder.
     """
     if data is None:
         from .data import load
@@ -188,9 +189,9 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
                 if any([hook.step(run) for hook in hooks]):
                     break
         except KeyboardInterrupt:  # raised mid-step where signals cannot be caught
-            stop.requested = True
+            stop.signum = stop.signum or signal.SIGINT
         finally:
-            run.interrupted = stop.requested
+            run.interrupted, run.stopped_by = stop.requested, stop.signum
             for hook in hooks:
                 hook.end(run)
     return run
@@ -253,16 +254,25 @@ def cpu_threads(run: Run, data):
         torch.set_num_threads(before)
 
 
+# Ctrl-C (Jupyter's stop button), `kill` and `timeout` (SIGTERM), a closed terminal (SIGHUP)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))  # Windows has no SIGHUP
+
+
 class StopRequest:
-    requested: bool = False
+    signum: int = 0  # the signal that asked training to stop; 0 while none has
+
+    @property
+    def requested(self) -> bool:
+        return self.signum != 0
 
 
 @contextlib.contextmanager
 def stop_requests():
-    """Turn Ctrl-C (Jupyter's stop button) into 'finish this step, then stop'.
+    """Turn Ctrl-C, SIGTERM and SIGHUP into 'finish this step, then stop'.
 
     Stopping between steps keeps models, optimizers and history consistent, so the checkpoint
-    written afterwards resumes exactly. A second Ctrl-C stops at once. Where signals cannot be
+    written afterwards resumes exactly. A second signal stops at once. Where signals cannot be
     caught (not the main thread), a KeyboardInterrupt is caught around the loop instead.
     """
     stop = StopRequest()
@@ -273,13 +283,14 @@ def stop_requests():
     def handler(signum, frame):
         if stop.requested:
             raise KeyboardInterrupt
-        stop.requested = True
+        stop.signum = signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -334,11 +345,13 @@ class ProgressBar(Hook):
 
 
 class Interrupted(Hook):
-    """Says what Ctrl-C kept."""
+    """Says what Ctrl-C (or SIGTERM, SIGHUP) kept."""
 
     def end(self, run: Run) -> None:
         if run.interrupted:
-            print(f"Interrupted at step {run.step}: the models and history so far are kept"
+            name = signal.Signals(run.stopped_by).name
+            print(f"Interrupted ({name}) at step {run.step}: the models and history so far "
+                  "are kept"
                   + (f" and saved to {run.out / 'checkpoint.pt'}." if run.out else "."))
 
 

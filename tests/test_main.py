@@ -1,7 +1,15 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
+from ganlib import load_checkpoint
 from ganlib.__main__ import main
 
 
@@ -53,3 +61,64 @@ def test_bench_takes_its_own_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["judge", "--no-such-option"])
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def start_training(out, *extra):
+    """`python -m ganlib train` on ring8 in a subprocess, for a minute unless stopped."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "GANLIB_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganlib", "train", "--model", "gan", "--data", "ring8",
+         "--width", "8", "--seconds", "60", "--device", "cpu", "--out", str(out), *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, alive=lambda: True, timeout=180):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert alive() and time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_sigterm_finishes_the_step_saves_everything_and_exits_143(tmp_path):
+    # timeout, kill, schedulers and Jupyter's restart send SIGTERM: the run must not be lost
+    out = tmp_path / "run"
+    proc = start_training(out, "--checkpoint-every", "0.2")
+    wait_for(out / "checkpoint.pt", lambda: proc.poll() is None)  # training is under way
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Interrupted (SIGTERM) at step" in stdout and "Traceback" not in stderr
+    for name in ("checkpoint.pt", "history.csv", "samples.png", "progress.gif"):
+        assert (out / name).exists(), name
+    step = int(stdout.split("Interrupted (SIGTERM) at step ")[1].split(":")[0])
+    assert load_checkpoint(out / "checkpoint.pt").step == step > 0
+    # a hard kill loses at most the time since the last periodic checkpoint
+    proc = start_training(out, "--checkpoint-every", "0.2", "--resume")
+    time.sleep(0.5)
+    wait_for(out / "history.csv", lambda: proc.poll() is None)
+    while load_checkpoint(out / "checkpoint.pt").step == step:  # a newer periodic checkpoint
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.kill()
+    proc.communicate()
+    assert load_checkpoint(out / "checkpoint.pt").step > step
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                         (signal.SIGHUP, 129)])
+def test_a_signal_stops_the_cli_after_saving_with_128_plus_its_number(
+        signum, code, tmp_path, capsys):
+    out = tmp_path / "run"
+
+    def send_when_training():
+        wait_for(out / "checkpoint.pt")
+        os.kill(os.getpid(), signum)
+
+    threading.Thread(target=send_when_training, daemon=True).start()
+    assert main(["train", "--model", "gan", "--data", "ring8", "--width", "8", "--seconds",
+                 "60", "--device", "cpu", "--out", str(out), "--checkpoint-every", "0.1"]) == code
+    stdout = capsys.readouterr().out
+    step = int(stdout.split(f"Interrupted ({signal.Signals(signum).name}) at step ")[1]
+               .split(":")[0])
+    assert load_checkpoint(out / "checkpoint.pt").step == step > 0
+    assert (out / "samples.png").exists() and not (out / "metrics.json").exists()

@@ -169,14 +169,17 @@ def test_the_step_fits_on_one_screen():
     assert code_lines(train_module.train) <= 40
 
 
-def test_a_periodic_checkpoint_is_written_during_training(tmp_path, tiny_images):
+@pytest.mark.parametrize("every,expected", [(1e-9, [1, 2, 3, 4]), (0, [None] * 4),
+                                            (3600, [None] * 4)])
+def test_a_periodic_checkpoint_every_so_many_seconds(every, expected, tmp_path, tiny_images):
     from ganlib.run import read_checkpoint
 
     seen = []
-    train(image(steps=4, checkpoint_every=2), tiny_images, out=tmp_path, progress=False,
+    train(image(steps=4, checkpoint_every=every), tiny_images, out=tmp_path, progress=False,
           callback=lambda r: seen.append(read_checkpoint(tmp_path)["step"]
                                          if (tmp_path / "checkpoint.pt").exists() else None))
-    assert seen == [None, 2, 2, 4]
+    assert seen == expected
+    assert read_checkpoint(tmp_path)["step"] == 4
 
 
 def test_a_seconds_budget_counts_the_run_in_all_like_steps(tmp_path, tiny_images):
