@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from .config import MODELS
+from .outputs import WriteFailed
 
 
 def _train_parser(sub) -> None:
@@ -50,7 +50,7 @@ def cmd_train(args) -> int:
     from .config import preset
     from .data import load
     from .evaluate import evaluate_run, format_metrics
-    from .outputs import write_metrics
+    from .outputs import check_out_folder, write_metrics
     from .train import train
 
     overrides = {k: v for k, v in {
@@ -63,8 +63,8 @@ def cmd_train(args) -> int:
         overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
                     **overrides)
+    out = check_out_folder(args.out)  # before any work
     data = load(args.data, size=config.size, channels=config.channels)
-    out = Path(args.out)
     run = train(config, data, out=out, resume=args.resume)
     where = f"{run.device.type}" + (f", {run.threads} thread(s)" if run.threads else "")
     print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except WriteFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

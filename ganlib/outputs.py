@@ -71,24 +71,60 @@ def save_outputs(run: Run) -> None:
     atomic_write(out / "progress.gif", lambda tmp: Path(tmp).write_bytes(gif))
 
 
+class WriteFailed(OSError):
+    """Writing the run folder failed; the files already there are intact."""
+
+
+def check_out_folder(out: str | Path) -> Path:
+    """Create the run folder `out` and prove it writable, before any work is done."""
+    if str(out).strip() == "":
+        raise ValueError("the run folder (--out) is empty; name one, e.g. --out runs/first")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"cannot use {out} as the run folder (--out): it is a file; "
+                         "choose another folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / ".write-test", lambda tmp: Path(tmp).write_bytes(b"ok")).unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to the run folder {out} (--out): {e.strerror or e}; "
+                         "choose a folder you can write to") from e
+    return out
+
+
 class RunFolder(Hook):
     """Writes the run folder: a checkpoint every `every` seconds of training (0: none until the
     end), so a hard kill loses at most that much, and everything at the end, also after Ctrl-C
-    or a divergence."""
+    or a divergence. A failed write stops training and keeps the last good checkpoint."""
 
     def __init__(self, out: str | Path, every: float = 0):
-        self.out, self.every = Path(out), every
+        self.out, self.every = check_out_folder(out), every
+        self.saved_step: int | None = None
+        self.failed = False
 
     def start(self, run: Run) -> None:
         self.saved_at = run.elapsed
 
     def step(self, run: Run) -> None:
         if self.every and run.elapsed - self.saved_at >= self.every:
-            save_checkpoint(run, self.out / "checkpoint.pt")
+            self.write(run, lambda: save_checkpoint(run, self.out / "checkpoint.pt"))
             self.saved_at = run.elapsed
 
     def end(self, run: Run) -> None:
-        save_outputs(run)
+        if not self.failed:  # after a failure, do not try again over the last good files
+            self.write(run, lambda: save_outputs(run))
+
+    def write(self, run: Run, write) -> None:
+        try:
+            write()
+        except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
+            self.failed = True
+            why = e.strerror if isinstance(e, OSError) and e.strerror else "is the disk full?"
+            kept = (f"{self.out / 'checkpoint.pt'} still holds step {self.saved_step}"
+                    if self.saved_step is not None else "nothing of this session was saved")
+            raise WriteFailed(f"writing the run folder {self.out} failed at step {run.step} "
+                              f"({why}); {kept}") from e
+        self.saved_step = run.step
 
 
 def tensorboard_writer(log_dir: str | None):

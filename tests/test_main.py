@@ -122,3 +122,21 @@ def test_a_signal_stops_the_cli_after_saving_with_128_plus_its_number(
                .split(":")[0])
     assert load_checkpoint(out / "checkpoint.pt").step == step > 0
     assert (out / "samples.png").exists() and not (out / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("where,message", [
+    ("/sys/kernel/ganrun", "cannot write to the run folder /sys/kernel/ganrun (--out): "),
+    ("a_file", "it is a file; choose another folder"),
+    ("", "the run folder (--out) is empty; name one, e.g. --out runs/first"),
+])
+def test_an_unusable_out_is_refused_before_any_work(where, message, tmp_path, monkeypatch,
+                                                    capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("keep me")
+    monkeypatch.setattr("ganlib.data.load", lambda *a, **k: pytest.fail("data was loaded"))
+    assert main(["train", "--data", "ring8", "--model", "gan", "--steps", "2",
+                 "--out", where]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "a_file").read_text() == "keep me"
+    assert not (tmp_path / "history.csv").exists()

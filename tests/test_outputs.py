@@ -49,3 +49,27 @@ def test_tensorboard_missing_is_a_clear_error(monkeypatch, tiny_images, tmp_path
     monkeypatch.setattr(builtins, "__import__", no_tb)
     with pytest.raises(ValueError, match="pip install tensorboard"):
         train(image(log_dir=str(tmp_path / "tb")), tiny_images, progress=False)
+
+
+def test_a_write_failure_during_training_says_what_failed_and_keeps_the_last_checkpoint(
+        tmp_path, tiny_images, monkeypatch):
+    import errno
+
+    from ganlib.outputs import WriteFailed
+    from ganlib.run import read_checkpoint
+
+    real_save, calls = torch.save, []
+
+    def full_disk_after_two(obj, f):
+        calls.append(f)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(obj, f)
+
+    monkeypatch.setattr(torch, "save", full_disk_after_two)
+    with pytest.raises(WriteFailed) as err:
+        train(image(steps=6, checkpoint_every=1e-9), tiny_images, out=tmp_path, progress=False)
+    assert str(err.value) == (f"writing the run folder {tmp_path} failed at step 3 (No space "
+                              f"left on device); {tmp_path / 'checkpoint.pt'} still holds step 2")
+    assert len(calls) == 3  # training stopped; the end did not write over the good files
+    assert read_checkpoint(tmp_path)["step"] == 2
