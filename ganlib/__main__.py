@@ -39,6 +39,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--out", default="runs/latest", help="run folder (default runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue DIR/checkpoint.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in DIR (without it or --resume, DIR must hold none)")
     p.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
                    help="write a checkpoint every this many seconds of training (default 60; "
                    "0: only at the end), so a hard kill loses at most that much")
@@ -63,9 +65,9 @@ def cmd_train(args) -> int:
         overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
                     **overrides)
-    out = check_out_folder(args.out)  # before any work
+    out = check_out_folder(args.out, replace=args.resume or args.overwrite)  # before any work
     data = load(args.data, size=config.size, channels=config.channels)
-    run = train(config, data, out=out, resume=args.resume)
+    run = train(config, data, out=out, resume=args.resume, overwrite=args.overwrite)
     where = f"{run.device.type}" + (f", {run.threads} thread(s)" if run.threads else "")
     print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
     if run.interrupted:  # saved; exit as a shell expects of a program stopped by this signal

@@ -151,8 +151,8 @@ def weight_stats(run: Run) -> tuple[float, float]:
 
 
 def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resume: bool = False,
-          progress: bool = True, callback: Callable[[Run], bool | None] | None = None,
-          run: Run | None = None) -> Run:
+          overwrite: bool = False, progress: bool = True,
+          callback: Callable[[Run], bool | None] | None = None, run: Run | None = None) -> Run:
     """Train the GAN `config` describes and return the Run (models, history, snapshots).
 
     Args:
@@ -161,6 +161,8 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
         out: a folder for checkpoint.pt, history.csv, samples.png and progress.gif.
         resume: continue from `out/checkpoint.pt` if it exists, up to `config.steps` (or
             `config.seconds`) in all.
+        overwrite: replace the run in `out`; without it or `resume`, a folder that already
+            holds a run is refused (and one that another run is writing, always).
         progress: show a tqdm progress bar (a widget in Jupyter, text in a terminal).
         callback: called after every step with the run; return True to stop early.
         run: continue this in-memory run instead of building a new one.
@@ -175,7 +177,7 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
         data = load(config.data, size=config.size, channels=config.channels)
     out = Path(out) if out is not None else None
     budget = Budget(config)
-    hooks = [budget, *make_hooks(config, budget, out, progress, callback)]  # fails fast
+    hooks = [budget, *make_hooks(config, budget, out, resume or overwrite, progress, callback)]
     if run is None and resume and out is not None and (out / "checkpoint.pt").exists():
         run = load_checkpoint(out / "checkpoint.pt", config=config)
     run = run or make_run(config, data)
@@ -197,16 +199,17 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
     return run
 
 
-def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, progress: bool,
-               callback: Callable[[Run], bool | None] | None) -> list[Hook]:
-    """What watches training, in the order it runs after every step."""
+def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, replace: bool,
+               progress: bool, callback: Callable[[Run], bool | None] | None) -> list[Hook]:
+    """What watches training, in the order it runs after every step (made before any work, so
+    that a bad `out` or log_dir fails fast)."""
     hooks: list[Hook] = [Snapshots(), ProgressBar(config, progress)]
     if config.lr_decay == "linear":
         hooks.append(LinearDecay(budget))
     if config.log_dir:
         hooks.append(outputs.TensorBoard(config.log_dir))
     if out is not None:
-        hooks.append(outputs.RunFolder(out, config.checkpoint_every))
+        hooks.append(outputs.RunFolder(out, config.checkpoint_every, replace))
     if callback is not None:
         hooks.append(Callback(callback))
     return [*hooks, Interrupted()]
