@@ -150,16 +150,13 @@ def unreadable(path: Path, error: Exception) -> str:
 def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
     """Rebuild a Run from a checkpoint, on the device `config` (or the saved config) asks for.
 
-    `config` may change the budget (steps/seconds) and bookkeeping, not the models.
+    `config` may change the budget (steps/seconds), the game (n_critic, clip, λ), the learning
+    rates and Adam's betas (applied to the restored optimizers, and printed), not the models.
     """
     state = read_checkpoint(path)
     saved = TrainConfig.from_dict(state["config"])
     config = saved if config is None else config
-    for name in ("model", "arch", "width", "z_dim", "critic_norm", "size", "resnet", "data"):
-        if getattr(config, name) != getattr(saved, name):
-            raise ValueError(f"cannot resume: the checkpoint was trained with {name}="
-                             f"{getattr(saved, name)!r} but now {name}={getattr(config, name)!r};"
-                             " use the same setting or a new --out folder")
+    check_same_models(saved, config, path)
     device = pick_device(config.device)
     G, critic = build_models(saved, tuple(state["data"]["shape"]), state["data"]["n_classes"])
     G.load_state_dict(state["G"])
@@ -169,10 +166,48 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
     opt_c = make_optimizer(config, critic.parameters(), config.lr_d, device)
     opt_g.load_state_dict(state["opt_g"])
     opt_c.load_state_dict(state["opt_c"])
+    apply_optimizer_settings(saved, config, opt_g, opt_c)
     rng = torch.Generator()
     rng.set_state(state["rng"])
     return Run(config, G, critic, opt_g, opt_c, rng, state["fixed_z"], state["fixed_labels"],
                state["history"], list(state["snapshots"]), state["step"], state["elapsed"])
+
+
+# what a resumed run must share with the checkpoint, with the command-line flag that sets it
+SAME_MODELS = (("data", "--data"), ("size", "--size"), ("channels", "--channels"),
+               ("model", "--model"), ("width", "--width"), ("optimizer", None), ("arch", None),
+               ("z_dim", None), ("critic_norm", None), ("resnet", None))
+
+
+def check_same_models(saved: TrainConfig, config: TrainConfig, path: str | Path) -> None:
+    """Refuse to resume with other models (or data), naming the first setting that differs."""
+    for name, flag in SAME_MODELS:
+        before, now = getattr(saved, name), getattr(config, name)
+        if before != now and flag:
+            what = f"{flag} {'unset' if before is None else before}, not {flag} {now}"
+        elif before != now:
+            what = f"{name}={before!r}, not {now!r}"
+        if before != now:
+            raise ValueError(f"cannot resume {path}: it was trained with {what}; use the same "
+                             f"{flag or 'setting'} or a new --out")
+
+
+def apply_optimizer_settings(saved: TrainConfig, config: TrainConfig, opt_g, opt_c) -> None:
+    """Resume with the learning rates and betas `config` asks for, not the saved ones.
+
+    A learning-rate decay in progress keeps its progress: the new rate is scaled as the saved
+    one was. What changed is printed, so what the run says is what it does.
+    """
+    for opt, name in ((opt_g, "lr_g"), (opt_c, "lr_d")):
+        for group in opt.param_groups:
+            group["lr"] *= getattr(config, name) / getattr(saved, name)
+            if "betas" in group:
+                group["betas"] = config.betas
+    changed = [f"{name} {getattr(config, name)} (was {getattr(saved, name)})"
+               for name in ("lr_g", "lr_d", "betas")
+               if getattr(config, name) != getattr(saved, name)]
+    if changed:
+        print(f"Resuming with {', '.join(changed)}.")
 
 
 def load_generator(folder: str | Path) -> Generator:

@@ -87,3 +87,45 @@ def test_an_unreadable_checkpoint_is_one_sentence(content, why, tmp_path):
 def test_load_generator_of_a_missing_folder_names_that_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"--out {tmp_path / 'nope'}`"):
         load_generator(tmp_path / "nope")
+
+
+def test_resume_applies_a_new_learning_rate_and_says_so(tmp_path, tiny_images, capsys):
+    train(image("wgan-gp", steps=2), tiny_images, out=tmp_path, progress=False)
+    seen = []
+    run = train(image("wgan-gp", steps=3, lr_g=1e-5, lr_d=2e-5), tiny_images, out=tmp_path,
+                resume=True, progress=False,
+                callback=lambda r: seen.append((r.opt_g.param_groups[0]["lr"],
+                                                r.opt_c.param_groups[0]["lr"])))
+    assert seen == [(1e-5, 2e-5)] and run.step == 3
+    assert "Resuming with lr_g 1e-05 (was 0.0005), lr_d 2e-05 (was 0.0005)." in (
+        capsys.readouterr().out)
+
+
+def test_a_split_run_with_lr_decay_matches_an_unbroken_one(tmp_path, tiny_images):
+    full = train(image("wgan-gp", steps=4, lr_decay="linear"), tiny_images, progress=False)
+    train(image("wgan-gp", steps=4, lr_decay="linear"), tiny_images, out=tmp_path,
+          progress=False, callback=lambda r: r.step == 2)  # stopped half way
+    resumed = train(image("wgan-gp", steps=4, lr_decay="linear"), tiny_images, out=tmp_path,
+                    resume=True, progress=False)
+    assert resumed.history["d_loss"] == full.history["d_loss"]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"data": "ring8"}, "it was trained with --data digits5k, not --data ring8; use the same "
+                        "--data or a new --out"),
+    ({"size": 64}, "it was trained with --size 32, not --size 64"),
+    ({"channels": 3}, "it was trained with --channels unset, not --channels 3"),
+])
+def test_resume_with_other_data_names_the_flag_that_differs(change, message, tmp_path,
+                                                            tiny_images):
+    train(image("dcgan"), tiny_images, out=tmp_path, progress=False)
+    config = image("dcgan").to_dict() | change
+    if "data" in change:  # what the command line builds for another --data
+        from ganlib import preset
+
+        config = preset("dcgan", "ring8", steps=3, device="cpu").to_dict()
+    from ganlib import TrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        train(TrainConfig.from_dict(config), tiny_images, out=tmp_path, resume=True,
+              progress=False)
