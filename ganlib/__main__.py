@@ -79,6 +79,20 @@ def cmd_train(args) -> int:
     return 0
 
 
+def diverged(e, out: str) -> str:
+    """TrainingDiverged in one line: the step, what was kept, and which flags to try."""
+    from .run import read_checkpoint
+
+    try:
+        kept = f"{out}/checkpoint.pt holds step {read_checkpoint(out)['step']}"
+    except (ValueError, FileNotFoundError):
+        kept = "no checkpoint was written"
+    lr = e.run.config.lr_g
+    return (f"training diverged: the {e.who} loss became {e.loss} at step {e.step}; {kept}. "
+            f"Try a lower learning rate, e.g. --resume --lr {lr / 10:g} (now {lr:g}), or "
+            "--overwrite to start again")
+
+
 def cmd_course(args) -> int:
     from .course import run_course
 
@@ -127,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except WriteFailed as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except FloatingPointError as e:  # TrainingDiverged
+        print(f"error: {diverged(e, args.out)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -77,6 +77,12 @@ class WriteFailed(OSError):
     """Writing the run folder failed; the files already there are intact."""
 
 
+def finite_weights(run: Run) -> bool:
+    """False when a weight of either net is NaN or infinite (never worth saving)."""
+    params = [*run.G.parameters(), *run.critic.parameters()]
+    return bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
+
+
 def check_out_folder(out: str | Path, replace: bool = True) -> Path:
     """Create the run folder `out` and prove it writable, before any work is done. Unless
     `replace`, a folder that already holds a run is refused."""
@@ -152,16 +158,23 @@ class RunFolder(Hook):
         self.saved_at = run.elapsed
 
     def step(self, run: Run) -> None:
-        if self.every and run.elapsed - self.saved_at >= self.every:
+        if self.every and run.elapsed - self.saved_at >= self.every and finite_weights(run):
             self.write(run, lambda: save_checkpoint(run, self.out / "checkpoint.pt"))
             self.saved_at = run.elapsed
 
     def end(self, run: Run) -> None:
         try:
-            if not self.failed:  # after a failure, do not try again over the last good files
+            if not finite_weights(run):  # diverged: keep the last finite checkpoint
+                print(f"Not saved: the weights at step {run.step} are not finite; "
+                      f"{self.kept()}.")
+            elif not self.failed:  # after a failure, do not try again over the last good files
                 self.write(run, lambda: save_outputs(run))
         finally:
             self.lock.unlink(missing_ok=True)
+
+    def kept(self) -> str:
+        return (f"{self.out / 'checkpoint.pt'} still holds step {self.saved_step}"
+                if self.saved_step is not None else "nothing of this session was saved")
 
     def write(self, run: Run, write) -> None:
         try:
@@ -169,10 +182,8 @@ class RunFolder(Hook):
         except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
             self.failed = True
             why = e.strerror if isinstance(e, OSError) and e.strerror else "is the disk full?"
-            kept = (f"{self.out / 'checkpoint.pt'} still holds step {self.saved_step}"
-                    if self.saved_step is not None else "nothing of this session was saved")
             raise WriteFailed(f"writing the run folder {self.out} failed at step {run.step} "
-                              f"({why}); {kept}") from e
+                              f"({why}); {self.kept()}") from e
         self.saved_step = run.step
 
 

@@ -28,9 +28,12 @@ from .run import Hook, Run, load_checkpoint, make_run
 class TrainingDiverged(FloatingPointError):
     """A loss became NaN or infinite. `run` holds the models as they were just before."""
 
-    def __init__(self, message: str, run: Run):
-        super().__init__(message)
-        self.run = run
+    def __init__(self, who: str, loss: float, run: Run):
+        self.who, self.loss, self.step, self.run = who, loss, run.step + 1, run
+        super().__init__(
+            f"the {who} loss became {loss} at step {run.step + 1}; training stopped "
+            f"with the models as they were after step {run.step}. Try a lower learning rate "
+            f"(lr_g={run.config.lr_g:g}, lr_d={run.config.lr_d:g}) or a smaller clip value.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -112,11 +115,7 @@ def train_step(run: Run, data) -> None:
 def check_finite(loss: Tensor, run: Run, who: str) -> None:
     """Stop before a NaN or infinite loss reaches the weights."""
     if not torch.isfinite(loss):
-        raise TrainingDiverged(
-            f"the {who} loss became {loss.item()} at step {run.step + 1}; training stopped "
-            f"with the models as they were after step {run.step}. Try a lower learning rate "
-            f"(lr_g={run.config.lr_g:g}, lr_d={run.config.lr_d:g}) or a smaller clip value.",
-            run)
+        raise TrainingDiverged(who, loss.item(), run)
 
 
 def record(run: Run, stats: dict[str, Tensor | None], g_loss: Tensor) -> None:

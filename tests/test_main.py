@@ -140,3 +140,15 @@ def test_an_unusable_out_is_refused_before_any_work(where, message, tmp_path, mo
     assert message in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "a_file").read_text() == "keep me"
     assert not (tmp_path / "history.csv").exists()
+
+
+def test_divergence_is_one_line_with_the_step_and_the_advice(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "wgan-gp", "--data", "ring8", "--lr", "1e20", "--steps",
+                 "20", "--width", "8", "--device", "cpu", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines()[-1] == (
+        "error: training diverged: the generator loss became nan at step 1; "
+        f"{out}/checkpoint.pt holds step 0. Try a lower learning rate, e.g. --resume --lr "
+        "1e+19 (now 1e+20), or --overwrite to start again")
+    assert "Traceback" not in err
