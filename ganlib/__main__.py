@@ -7,6 +7,7 @@ print one sentence (no traceback) and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .config import MODELS
@@ -114,6 +115,19 @@ def cmd_judge(args) -> int:
     return 0
 
 
+# TrainConfig's field names as `train` spells them; plain names (width, steps) only as a first word
+FLAGS = {"clip_value": "--clip", "gp_lambda": "--gp-lambda", "lr_g": "--lr", "lr_d": "--lr",
+         "n_critic": "--n-critic", "batch_size": "--batch-size", "log_dir": "--tensorboard",
+         "checkpoint_every": "--checkpoint-every"}
+PLAIN = ("width", "steps", "seconds", "size", "channels", "seed", "device")
+
+
+def flag_names(message: str) -> str:
+    """A config error as the command line's user knows it: with flags, not field names."""
+    message = re.sub(r"\b(" + "|".join(FLAGS) + r")\b", lambda m: FLAGS[m.group(1)], message)
+    return re.sub(r"^(" + "|".join(PLAIN) + r")\b", r"--\1", message)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ganlib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {flag_names(str(e)) if args.command == 'train' else e}", file=sys.stderr)
         return 2
     except WriteFailed as e:
         print(f"error: {e}", file=sys.stderr)

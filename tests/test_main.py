@@ -35,15 +35,28 @@ def test_train_writes_a_run_folder_with_metrics(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "--data", "mnst", "--steps", "1"], "unknown data set 'mnst'"),
-    (["train", "--n-critic", "0", "--data", "ring8", "--model", "wgan"], "n_critic"),
-    (["train", "--clip", "-1", "--data", "ring8", "--model", "wgan"], "clip_value"),
+    (["train", "--n-critic", "0", "--data", "ring8", "--model", "wgan"],
+     "error: --n-critic must be a whole number >= 1, got 0"),
+    (["train", "--clip", "-1", "--data", "ring8", "--model", "wgan"],
+     "error: --clip must be a finite number > 0"),
+    # accepted nonsense, once: NaN turned the penalty off, inf clipped nothing, width 0 became 32
+    (["train", "--gp-lambda", "nan", "--data", "ring8", "--model", "wgan-gp"],
+     "error: --gp-lambda must be a finite number >= 0 (0 turns the gradient penalty off), "
+     "got nan"),
+    (["train", "--clip", "inf", "--data", "ring8", "--model", "wgan"],
+     "error: --clip must be a finite number > 0 (weights are clipped to [-c, c]) or None to "
+     "turn clipping off, got inf"),
+    (["train", "--width", "0", "--data", "ring8", "--model", "gan"],
+     "error: --width must be a whole number >= 1, got 0"),
+    (["train", "--lr", "inf", "--data", "ring8", "--model", "gan"],
+     "error: --lr must be a finite number > 0, got inf"),
     (["train", "--data", "digits5k", "--batch-size", "6000", "--steps", "1"], "larger than"),
     (["train", "--data", "/no/such/folder"], "no/such/folder"),
 ])
 def test_bad_input_is_one_clear_sentence(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "checkpoint.pt").exists()
 
 
