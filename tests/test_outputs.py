@@ -112,3 +112,16 @@ def test_the_lock_is_held_while_training(tmp_path, tiny_images):
     train(image(), tiny_images, out=tmp_path, progress=False,
           callback=lambda r: seen.append((tmp_path / "train.lock").read_text()))
     assert seen == [str(os.getpid())] * 3
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664)])
+def test_run_files_get_the_umasks_permissions(umask, mode, tmp_path, tiny_images):
+    import os
+
+    old = os.umask(umask)
+    try:
+        train(image(), tiny_images, out=tmp_path, progress=False)
+    finally:
+        os.umask(old)
+    for name in ("checkpoint.pt", "history.csv", "samples.png", "progress.gif"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name  # not mkstemp's 0600
