@@ -7,10 +7,11 @@ print one sentence (no traceback) and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from pathlib import Path
 
 from .config import MODELS
+from .outputs import WriteFailed
 
 
 def _train_parser(sub) -> None:
@@ -21,8 +22,12 @@ def _train_parser(sub) -> None:
     p.add_argument("--data", default="digits5k",
                    help="ring8, grid25, digits5k, mnist, fashion-mnist or a folder of images")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="generator steps")
-    budget.add_argument("--seconds", type=float, help="wall-clock budget in seconds")
+    budget.add_argument("--steps", type=int,
+                        help="train until the run has this many generator steps in all "
+                        "(with --resume, earlier sessions count)")
+    budget.add_argument("--seconds", type=float,
+                        help="train until the run has this many seconds of training in all "
+                        "(with --resume, earlier sessions count)")
     p.add_argument("--n-critic", type=int, help="critic steps per generator step")
     p.add_argument("--clip", type=float, help="WGAN weight clipping value c")
     p.add_argument("--gp-lambda", type=float, help="gradient penalty weight λ")
@@ -35,6 +40,11 @@ def _train_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--out", default="runs/latest", help="run folder (default runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue DIR/checkpoint.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in DIR (without it or --resume, DIR must hold none)")
+    p.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                   help="write a checkpoint every this many seconds of training (default 60; "
+                   "0: only at the end), so a hard kill loses at most that much")
     p.add_argument("--no-metrics", action="store_true", help="skip metrics.json")
     p.add_argument("--tensorboard", metavar="LOG_DIR", help="also log to TensorBoard")
 
@@ -43,28 +53,45 @@ def cmd_train(args) -> int:
     from .config import preset
     from .data import load
     from .evaluate import evaluate_run, format_metrics
-    from .outputs import write_metrics
+    from .outputs import check_out_folder, write_metrics
     from .train import train
 
     overrides = {k: v for k, v in {
         "steps": args.steps, "seconds": args.seconds, "n_critic": args.n_critic,
         "clip_value": args.clip, "gp_lambda": args.gp_lambda, "width": args.width,
         "batch_size": args.batch_size, "lr_g": args.lr, "lr_d": args.lr,
-        "channels": args.channels, "log_dir": args.tensorboard}.items() if v is not None}
+        "channels": args.channels, "log_dir": args.tensorboard,
+        "checkpoint_every": args.checkpoint_every}.items() if v is not None}
     if args.clip is not None and args.model == "wgan-gp" and args.gp_lambda is None:
         overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
                     **overrides)
+    out = check_out_folder(args.out, replace=args.resume or args.overwrite)  # before any work
     data = load(args.data, size=config.size, channels=config.channels)
-    out = Path(args.out)
-    run = train(config, data, out=out, resume=args.resume)
+    run = train(config, data, out=out, resume=args.resume, overwrite=args.overwrite)
     where = f"{run.device.type}" + (f", {run.threads} thread(s)" if run.threads else "")
     print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
+    if run.interrupted:  # saved; exit as a shell expects of a program stopped by this signal
+        return 128 + run.stopped_by
     if not args.no_metrics:
         results = evaluate_run(run, data)
         write_metrics(results, out)
         print(format_metrics(results))
     return 0
+
+
+def diverged(e, out: str) -> str:
+    """TrainingDiverged in one line: the step, what was kept, and which flags to try."""
+    from .run import read_checkpoint
+
+    try:
+        kept = f"{out}/checkpoint.pt holds step {read_checkpoint(out)['step']}"
+    except (ValueError, FileNotFoundError):
+        kept = "no checkpoint was written"
+    lr = e.run.config.lr_g
+    return (f"training diverged: the {e.who} loss became {e.loss} at step {e.step}; {kept}. "
+            f"Try a lower learning rate, e.g. --resume --lr {lr / 10:g} (now {lr:g}), or "
+            "--overwrite to start again")
 
 
 def cmd_course(args) -> int:
@@ -89,6 +116,19 @@ def cmd_judge(args) -> int:
     judge = load_judge(args.dataset, retrain=args.retrain)
     print(f"held-out accuracy {judge.accuracy:.1%}")
     return 0
+
+
+# TrainConfig's field names as `train` spells them; plain names (width, steps) only as a first word
+FLAGS = {"clip_value": "--clip", "gp_lambda": "--gp-lambda", "lr_g": "--lr", "lr_d": "--lr",
+         "n_critic": "--n-critic", "batch_size": "--batch-size", "log_dir": "--tensorboard",
+         "checkpoint_every": "--checkpoint-every"}
+PLAIN = ("width", "steps", "seconds", "size", "channels", "seed", "device")
+
+
+def flag_names(message: str) -> str:
+    """A config error as the command line's user knows it: with flags, not field names."""
+    message = re.sub(r"\b(" + "|".join(FLAGS) + r")\b", lambda m: FLAGS[m.group(1)], message)
+    return re.sub(r"^(" + "|".join(PLAIN) + r")\b", r"--\1", message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,8 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {flag_names(str(e)) if args.command == 'train' else e}", file=sys.stderr)
         return 2
+    except WriteFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except FloatingPointError as e:  # TrainingDiverged
+        print(f"error: {diverged(e, args.out)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

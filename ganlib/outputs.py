@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from pathlib import Path
 
 import torch
@@ -71,19 +73,118 @@ def save_outputs(run: Run) -> None:
     atomic_write(out / "progress.gif", lambda tmp: Path(tmp).write_bytes(gif))
 
 
-class RunFolder(Hook):
-    """Writes the run folder: a checkpoint every `every` steps (0: none until the end), and
-    everything at the end, also after Ctrl-C or a divergence."""
+class WriteFailed(OSError):
+    """Writing the run folder failed; the files already there are intact."""
 
-    def __init__(self, out: str | Path, every: int = 0):
-        self.out, self.every = Path(out), every
+
+def finite_weights(run: Run) -> bool:
+    """False when a weight of either net is NaN or infinite (never worth saving)."""
+    params = [*run.G.parameters(), *run.critic.parameters()]
+    return bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
+
+
+def check_out_folder(out: str | Path, replace: bool = True) -> Path:
+    """Create the run folder `out` and prove it writable, before any work is done. Unless
+    `replace`, a folder that already holds a run is refused."""
+    if str(out).strip() == "":
+        raise ValueError("the run folder (--out) is empty; name one, e.g. --out runs/first")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"cannot use {out} as the run folder (--out): it is a file; "
+                         "choose another folder")
+    if not replace and (out / "checkpoint.pt").exists():
+        raise ValueError(f"{out} already holds a run; continue it with --resume, replace it "
+                         "with --overwrite, or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / ".write-test", lambda tmp: Path(tmp).write_bytes(b"ok")).unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to the run folder {out} (--out): {e.strerror or e}; "
+                         "choose a folder you can write to") from e
+    return out
+
+
+def lock_folder(out: Path) -> Path:
+    """Claim `out` for this process with a lock file holding its pid, so that a second run
+    on the same folder is refused instead of writing over the first one's files."""
+    lock = out / "train.lock"
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            pid = lock_owner(lock)
+            if pid is not None:
+                raise ValueError(f"{out} is in use by another training run (process {pid}); "
+                                 "wait for it to end or choose another --out") from None
+            lock.unlink(missing_ok=True)  # left by a run that was killed: take it over
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return lock
+
+
+def lock_owner(lock: Path) -> int | None:
+    """The live process, other than this one, that holds `lock`; None if the lock is stale."""
+    try:
+        text = lock.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if not text.isdigit():  # being written this instant, or garbage left by a crash
+        return 0 if time.time() - lock.stat().st_mtime < 10 else None
+    pid = int(text)
+    if pid == os.getpid():  # this process's own earlier run, stopped before it let go
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # it exists, under another user
+        return pid
+    return pid
+
+
+class RunFolder(Hook):
+    """Writes the run folder: a checkpoint every `every` seconds of training (0: none until the
+    end), so a hard kill loses at most that much, and everything at the end, also after Ctrl-C
+    or a divergence. A failed write stops training and keeps the last good checkpoint."""
+
+    def __init__(self, out: str | Path, every: float = 0, replace: bool = True):
+        self.out, self.every = check_out_folder(out, replace), every
+        self.lock = lock_folder(self.out)
+        self.saved_step: int | None = None
+        self.failed = False
+
+    def start(self, run: Run) -> None:
+        self.saved_at = run.elapsed
 
     def step(self, run: Run) -> None:
-        if self.every and run.step % self.every == 0:
-            save_checkpoint(run, self.out / "checkpoint.pt")
+        if self.every and run.elapsed - self.saved_at >= self.every and finite_weights(run):
+            self.write(run, lambda: save_checkpoint(run, self.out / "checkpoint.pt"))
+            self.saved_at = run.elapsed
 
     def end(self, run: Run) -> None:
-        save_outputs(run)
+        try:
+            if not finite_weights(run):  # diverged: keep the last finite checkpoint
+                print(f"Not saved: the weights at step {run.step} are not finite; "
+                      f"{self.kept()}.")
+            elif not self.failed:  # after a failure, do not try again over the last good files
+                self.write(run, lambda: save_outputs(run))
+        finally:
+            self.lock.unlink(missing_ok=True)
+
+    def kept(self) -> str:
+        return (f"{self.out / 'checkpoint.pt'} still holds step {self.saved_step}"
+                if self.saved_step is not None else "nothing of this session was saved")
+
+    def write(self, run: Run, write) -> None:
+        try:
+            write()
+        except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
+            self.failed = True
+            why = e.strerror if isinstance(e, OSError) and e.strerror else "is the disk full?"
+            raise WriteFailed(f"writing the run folder {self.out} failed at step {run.step} "
+                              f"({why}); {self.kept()}") from e
+        self.saved_step = run.step
 
 
 def tensorboard_writer(log_dir: str | None):

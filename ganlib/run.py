@@ -40,6 +40,7 @@ class Run:
     step: int = 0  # generator steps done
     elapsed: float = 0.0  # training seconds so far, over all sessions of this run
     interrupted: bool = False
+    stopped_by: int = 0  # the signal that stopped training (SIGINT, SIGTERM, SIGHUP); 0: none
     out: Path | None = None
     threads: int | None = None  # CPU threads of the last training session (ganlib.speed)
 
@@ -113,32 +114,49 @@ def make_run(config: TrainConfig, data) -> Run:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The saved state of a run folder (or checkpoint file), as plain tensors and values."""
+    """The saved state of a run folder (or checkpoint file), as plain tensors and values.
+
+    Loaded with `weights_only=True`: a checkpoint from elsewhere can hold tensors and plain
+    values only, never code that runs on loading.
+    """
     path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint.pt"
+    if path.is_dir() or path.suffix != ".pt":  # a run folder, whether it exists or not
+        folder, path = path, path / "checkpoint.pt"
+    else:
+        folder = path.parent
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}; train first, e.g. "
-                                f"`python -m ganlib train --out {path.parent}`")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+                                f"`python -m ganlib train --out {folder}`")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # empty, truncated, garbage or unsafe: torch raises many kinds
+        raise ValueError(f"{path} is not a readable checkpoint ({unreadable(path, e)}); "
+                         "delete it and train again, or put a good copy there") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}; retrain it")
+        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}; delete it "
+                         "and train again")
     return state
+
+
+def unreadable(path: Path, error: Exception) -> str:
+    """Why torch.load failed, in words."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if "Unsupported global" in str(error):
+        return "it holds objects other than tensors and plain values, refused unread"
+    return "the file is truncated or corrupt"
 
 
 def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
     """Rebuild a Run from a checkpoint, on the device `config` (or the saved config) asks for.
 
-    `config` may change the budget (steps/seconds) and bookkeeping, not the models.
+    `config` may change the budget (steps/seconds), the game (n_critic, clip, λ), the learning
+    rates and Adam's betas (applied to the restored optimizers, and printed), not the models.
     """
     state = read_checkpoint(path)
     saved = TrainConfig.from_dict(state["config"])
     config = saved if config is None else config
-    for name in ("model", "arch", "width", "z_dim", "critic_norm", "size", "resnet", "data"):
-        if getattr(config, name) != getattr(saved, name):
-            raise ValueError(f"cannot resume: the checkpoint was trained with {name}="
-                             f"{getattr(saved, name)!r} but now {name}={getattr(config, name)!r};"
-                             " use the same setting or a new --out folder")
+    check_same_models(saved, config, path)
     device = pick_device(config.device)
     G, critic = build_models(saved, tuple(state["data"]["shape"]), state["data"]["n_classes"])
     G.load_state_dict(state["G"])
@@ -148,10 +166,48 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
     opt_c = make_optimizer(config, critic.parameters(), config.lr_d, device)
     opt_g.load_state_dict(state["opt_g"])
     opt_c.load_state_dict(state["opt_c"])
+    apply_optimizer_settings(saved, config, opt_g, opt_c)
     rng = torch.Generator()
     rng.set_state(state["rng"])
     return Run(config, G, critic, opt_g, opt_c, rng, state["fixed_z"], state["fixed_labels"],
                state["history"], list(state["snapshots"]), state["step"], state["elapsed"])
+
+
+# what a resumed run must share with the checkpoint, with the command-line flag that sets it
+SAME_MODELS = (("data", "--data"), ("size", "--size"), ("channels", "--channels"),
+               ("model", "--model"), ("width", "--width"), ("optimizer", None), ("arch", None),
+               ("z_dim", None), ("critic_norm", None), ("resnet", None))
+
+
+def check_same_models(saved: TrainConfig, config: TrainConfig, path: str | Path) -> None:
+    """Refuse to resume with other models (or data), naming the first setting that differs."""
+    for name, flag in SAME_MODELS:
+        before, now = getattr(saved, name), getattr(config, name)
+        if before != now and flag:
+            what = f"{flag} {'unset' if before is None else before}, not {flag} {now}"
+        elif before != now:
+            what = f"{name}={before!r}, not {now!r}"
+        if before != now:
+            raise ValueError(f"cannot resume {path}: it was trained with {what}; use the same "
+                             f"{flag or 'setting'} or a new --out")
+
+
+def apply_optimizer_settings(saved: TrainConfig, config: TrainConfig, opt_g, opt_c) -> None:
+    """Resume with the learning rates and betas `config` asks for, not the saved ones.
+
+    A learning-rate decay in progress keeps its progress: the new rate is scaled as the saved
+    one was. What changed is printed, so what the run says is what it does.
+    """
+    for opt, name in ((opt_g, "lr_g"), (opt_c, "lr_d")):
+        for group in opt.param_groups:
+            group["lr"] *= getattr(config, name) / getattr(saved, name)
+            if "betas" in group:
+                group["betas"] = config.betas
+    changed = [f"{name} {getattr(config, name)} (was {getattr(saved, name)})"
+               for name in ("lr_g", "lr_d", "betas")
+               if getattr(config, name) != getattr(saved, name)]
+    if changed:
+        print(f"Resuming with {', '.join(changed)}.")
 
 
 def load_generator(folder: str | Path) -> Generator:

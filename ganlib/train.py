@@ -28,9 +28,12 @@ from .run import Hook, Run, load_checkpoint, make_run
 class TrainingDiverged(FloatingPointError):
     """A loss became NaN or infinite. `run` holds the models as they were just before."""
 
-    def __init__(self, message: str, run: Run):
-        super().__init__(message)
-        self.run = run
+    def __init__(self, who: str, loss: float, run: Run):
+        self.who, self.loss, self.step, self.run = who, loss, run.step + 1, run
+        super().__init__(
+            f"the {who} loss became {loss} at step {run.step + 1}; training stopped "
+            f"with the models as they were after step {run.step}. Try a lower learning rate "
+            f"(lr_g={run.config.lr_g:g}, lr_d={run.config.lr_d:g}) or a smaller clip value.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -112,11 +115,7 @@ def train_step(run: Run, data) -> None:
 def check_finite(loss: Tensor, run: Run, who: str) -> None:
     """Stop before a NaN or infinite loss reaches the weights."""
     if not torch.isfinite(loss):
-        raise TrainingDiverged(
-            f"the {who} loss became {loss.item()} at step {run.step + 1}; training stopped "
-            f"with the models as they were after step {run.step}. Try a lower learning rate "
-            f"(lr_g={run.config.lr_g:g}, lr_d={run.config.lr_d:g}) or a smaller clip value.",
-            run)
+        raise TrainingDiverged(who, loss.item(), run)
 
 
 def record(run: Run, stats: dict[str, Tensor | None], g_loss: Tensor) -> None:
@@ -151,21 +150,25 @@ def weight_stats(run: Run) -> tuple[float, float]:
 
 
 def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resume: bool = False,
-          progress: bool = True, callback: Callable[[Run], bool | None] | None = None,
-          run: Run | None = None) -> Run:
+          overwrite: bool = False, progress: bool = True,
+          callback: Callable[[Run], bool | None] | None = None, run: Run | None = None) -> Run:
     """Train the GAN `config` describes and return the Run (models, history, snapshots).
 
     Args:
         config: what to train and for how long (`steps` generator steps, or `seconds`).
         data: the data set (from ganlib.data.load); loaded from `config.data` when None.
         out: a folder for checkpoint.pt, history.csv, samples.png and progress.gif.
-        resume: continue from `out/checkpoint.pt` if it exists, up to `config.steps` in all.
+        resume: continue from `out/checkpoint.pt` if it exists, up to `config.steps` (or
+            `config.seconds`) in all.
+        overwrite: replace the run in `out`; without it or `resume`, a folder that already
+            holds a run is refused (and one that another run is writing, always).
         progress: show a tqdm progress bar (a widget in Jupyter, text in a terminal).
         callback: called after every step with the run; return True to stop early.
         run: continue this in-memory run instead of building a new one.
-    Ctrl-C (or Jupyter's stop button) ends training cleanly after the current step, and a NaN
-    loss raises TrainingDiverged; in both cases what was trained stays in the returned/attached
-    run and, with `out`, in the run folder.
+    Ctrl-C (Jupyter's stop button), SIGTERM and SIGHUP end training cleanly after the current
+    step (`run.stopped_by` says which signal), and a NaN loss raises TrainingDiverged; in both
+    cases what was trained stays in the returned/attached run and, with `out`, in the run
+    folder.
     """
     if data is None:
         from .data import load
@@ -173,7 +176,7 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
         data = load(config.data, size=config.size, channels=config.channels)
     out = Path(out) if out is not None else None
     budget = Budget(config)
-    hooks = [budget, *make_hooks(config, budget, out, progress, callback)]  # fails fast
+    hooks = [budget, *make_hooks(config, budget, out, resume or overwrite, progress, callback)]
     if run is None and resume and out is not None and (out / "checkpoint.pt").exists():
         run = load_checkpoint(out / "checkpoint.pt", config=config)
     run = run or make_run(config, data)
@@ -187,24 +190,25 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
                 if any([hook.step(run) for hook in hooks]):
                     break
         except KeyboardInterrupt:  # raised mid-step where signals cannot be caught
-            stop.requested = True
+            stop.signum = stop.signum or signal.SIGINT
         finally:
-            run.interrupted = stop.requested
+            run.interrupted, run.stopped_by = stop.requested, stop.signum
             for hook in hooks:
                 hook.end(run)
     return run
 
 
-def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, progress: bool,
-               callback: Callable[[Run], bool | None] | None) -> list[Hook]:
-    """What watches training, in the order it runs after every step."""
+def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, replace: bool,
+               progress: bool, callback: Callable[[Run], bool | None] | None) -> list[Hook]:
+    """What watches training, in the order it runs after every step (made before any work, so
+    that a bad `out` or log_dir fails fast)."""
     hooks: list[Hook] = [Snapshots(), ProgressBar(config, progress)]
     if config.lr_decay == "linear":
         hooks.append(LinearDecay(budget))
     if config.log_dir:
         hooks.append(outputs.TensorBoard(config.log_dir))
     if out is not None:
-        hooks.append(outputs.RunFolder(out, config.checkpoint_every))
+        hooks.append(outputs.RunFolder(out, config.checkpoint_every, replace))
     if callback is not None:
         hooks.append(Callback(callback))
     return [*hooks, Interrupted()]
@@ -213,8 +217,8 @@ def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, progress: 
 class Budget(Hook):
     """Steps or seconds: the run's training clock, how much of the budget is used, when to stop.
 
-    With `steps` the budget counts the run's steps in all (a resumed run stops at `steps`);
-    with `seconds` it counts this session's training time.
+    Both count the run in all: a resumed run stops when it has `steps` steps, or `seconds` of
+    training, counting earlier sessions (so a linear decay also spans the sessions).
     """
 
     def __init__(self, config: TrainConfig):
@@ -229,7 +233,7 @@ class Budget(Hook):
 
     def fraction(self) -> float:
         if self.config.seconds is not None:
-            return (self.run.elapsed - self.start_elapsed) / self.config.seconds
+            return self.run.elapsed / self.config.seconds
         return self.run.step / self.config.steps
 
     def spent(self) -> bool:
@@ -252,16 +256,25 @@ def cpu_threads(run: Run, data):
         torch.set_num_threads(before)
 
 
+# Ctrl-C (Jupyter's stop button), `kill` and `timeout` (SIGTERM), a closed terminal (SIGHUP)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))  # Windows has no SIGHUP
+
+
 class StopRequest:
-    requested: bool = False
+    signum: int = 0  # the signal that asked training to stop; 0 while none has
+
+    @property
+    def requested(self) -> bool:
+        return self.signum != 0
 
 
 @contextlib.contextmanager
 def stop_requests():
-    """Turn Ctrl-C (Jupyter's stop button) into 'finish this step, then stop'.
+    """Turn Ctrl-C, SIGTERM and SIGHUP into 'finish this step, then stop'.
 
     Stopping between steps keeps models, optimizers and history consistent, so the checkpoint
-    written afterwards resumes exactly. A second Ctrl-C stops at once. Where signals cannot be
+    written afterwards resumes exactly. A second signal stops at once. Where signals cannot be
     caught (not the main thread), a KeyboardInterrupt is caught around the loop instead.
     """
     stop = StopRequest()
@@ -272,13 +285,14 @@ def stop_requests():
     def handler(signum, frame):
         if stop.requested:
             raise KeyboardInterrupt
-        stop.requested = True
+        stop.signum = signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -333,11 +347,13 @@ class ProgressBar(Hook):
 
 
 class Interrupted(Hook):
-    """Says what Ctrl-C kept."""
+    """Says what Ctrl-C (or SIGTERM, SIGHUP) kept."""
 
     def end(self, run: Run) -> None:
         if run.interrupted:
-            print(f"Interrupted at step {run.step}: the models and history so far are kept"
+            name = signal.Signals(run.stopped_by).name
+            print(f"Interrupted ({name}) at step {run.step}: the models and history so far "
+                  "are kept"
                   + (f" and saved to {run.out / 'checkpoint.pt'}." if run.out else "."))
 
 

@@ -233,7 +233,11 @@ def test_mnist_missing_with_download_false_names_digits5k(tmp_path):
 def test_failed_download_says_offline(tmp_path, no_download):
     with pytest.raises(FileNotFoundError, match="offline") as err:
         data.load("fashion-mnist", root=tmp_path)
-    assert "digits5k" in str(err.value) and "FashionMNIST" in str(err.value)
+    message = str(err.value)
+    assert "FashionMNIST" in message and "(is this machine offline?)" in message
+    # the whole sentence, with the command line's flag as well as the Python call
+    assert "(--data digits5k on the command line, load('digits5k') in Python)" in message
+    assert message.endswith(f"into {tmp_path / 'FashionMNIST' / 'raw'}/.")
 
 
 # --- image folders -------------------------------------------------------------------------------

@@ -1,7 +1,15 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
+from ganlib import load_checkpoint
 from ganlib.__main__ import main
 
 
@@ -27,15 +35,28 @@ def test_train_writes_a_run_folder_with_metrics(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "--data", "mnst", "--steps", "1"], "unknown data set 'mnst'"),
-    (["train", "--n-critic", "0", "--data", "ring8", "--model", "wgan"], "n_critic"),
-    (["train", "--clip", "-1", "--data", "ring8", "--model", "wgan"], "clip_value"),
+    (["train", "--n-critic", "0", "--data", "ring8", "--model", "wgan"],
+     "error: --n-critic must be a whole number >= 1, got 0"),
+    (["train", "--clip", "-1", "--data", "ring8", "--model", "wgan"],
+     "error: --clip must be a finite number > 0"),
+    # accepted nonsense, once: NaN turned the penalty off, inf clipped nothing, width 0 became 32
+    (["train", "--gp-lambda", "nan", "--data", "ring8", "--model", "wgan-gp"],
+     "error: --gp-lambda must be a finite number >= 0 (0 turns the gradient penalty off), "
+     "got nan"),
+    (["train", "--clip", "inf", "--data", "ring8", "--model", "wgan"],
+     "error: --clip must be a finite number > 0 (weights are clipped to [-c, c]) or None to "
+     "turn clipping off, got inf"),
+    (["train", "--width", "0", "--data", "ring8", "--model", "gan"],
+     "error: --width must be a whole number >= 1, got 0"),
+    (["train", "--lr", "inf", "--data", "ring8", "--model", "gan"],
+     "error: --lr must be a finite number > 0, got inf"),
     (["train", "--data", "digits5k", "--batch-size", "6000", "--steps", "1"], "larger than"),
     (["train", "--data", "/no/such/folder"], "no/such/folder"),
 ])
 def test_bad_input_is_one_clear_sentence(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x" / "checkpoint.pt").exists()
 
 
@@ -53,3 +74,94 @@ def test_bench_takes_its_own_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["judge", "--no-such-option"])
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def start_training(out, *extra):
+    """`python -m ganlib train` on ring8 in a subprocess, for a minute unless stopped."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "GANLIB_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganlib", "train", "--model", "gan", "--data", "ring8",
+         "--width", "8", "--seconds", "60", "--device", "cpu", "--out", str(out), *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, alive=lambda: True, timeout=180):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert alive() and time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_sigterm_finishes_the_step_saves_everything_and_exits_143(tmp_path):
+    # timeout, kill, schedulers and Jupyter's restart send SIGTERM: the run must not be lost
+    out = tmp_path / "run"
+    proc = start_training(out, "--checkpoint-every", "0.2")
+    wait_for(out / "checkpoint.pt", lambda: proc.poll() is None)  # training is under way
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Interrupted (SIGTERM) at step" in stdout and "Traceback" not in stderr
+    for name in ("checkpoint.pt", "history.csv", "samples.png", "progress.gif"):
+        assert (out / name).exists(), name
+    step = int(stdout.split("Interrupted (SIGTERM) at step ")[1].split(":")[0])
+    assert load_checkpoint(out / "checkpoint.pt").step == step > 0
+    # a hard kill loses at most the time since the last periodic checkpoint
+    proc = start_training(out, "--checkpoint-every", "0.2", "--resume")
+    time.sleep(0.5)
+    wait_for(out / "history.csv", lambda: proc.poll() is None)
+    while load_checkpoint(out / "checkpoint.pt").step == step:  # a newer periodic checkpoint
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.kill()
+    proc.communicate()
+    assert load_checkpoint(out / "checkpoint.pt").step > step
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                         (signal.SIGHUP, 129)])
+def test_a_signal_stops_the_cli_after_saving_with_128_plus_its_number(
+        signum, code, tmp_path, capsys):
+    out = tmp_path / "run"
+
+    def send_when_training():
+        wait_for(out / "checkpoint.pt")
+        os.kill(os.getpid(), signum)
+
+    threading.Thread(target=send_when_training, daemon=True).start()
+    assert main(["train", "--model", "gan", "--data", "ring8", "--width", "8", "--seconds",
+                 "60", "--device", "cpu", "--out", str(out), "--checkpoint-every", "0.1"]) == code
+    stdout = capsys.readouterr().out
+    step = int(stdout.split(f"Interrupted ({signal.Signals(signum).name}) at step ")[1]
+               .split(":")[0])
+    assert load_checkpoint(out / "checkpoint.pt").step == step > 0
+    assert (out / "samples.png").exists() and not (out / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("where,message", [
+    ("/sys/kernel/ganrun", "cannot write to the run folder /sys/kernel/ganrun (--out): "),
+    ("a_file", "it is a file; choose another folder"),
+    ("", "the run folder (--out) is empty; name one, e.g. --out runs/first"),
+])
+def test_an_unusable_out_is_refused_before_any_work(where, message, tmp_path, monkeypatch,
+                                                    capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("keep me")
+    monkeypatch.setattr("ganlib.data.load", lambda *a, **k: pytest.fail("data was loaded"))
+    assert main(["train", "--data", "ring8", "--model", "gan", "--steps", "2",
+                 "--out", where]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "a_file").read_text() == "keep me"
+    assert not (tmp_path / "history.csv").exists()
+
+
+def test_divergence_is_one_line_with_the_step_and_the_advice(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "wgan-gp", "--data", "ring8", "--lr", "1e20", "--steps",
+                 "20", "--width", "8", "--device", "cpu", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines()[-1] == (
+        "error: training diverged: the generator loss became nan at step 1; "
+        f"{out}/checkpoint.pt holds step 0. Try a lower learning rate, e.g. --resume --lr "
+        "1e+19 (now 1e+20), or --overwrite to start again")
+    assert "Traceback" not in err

@@ -109,6 +109,9 @@ def test_sample_restores_mode_and_validates_labels():
     assert G.sample(3, labels=7).shape[0] == 3
     with pytest.raises(ValueError, match="unconditional"):
         MLPGenerator().sample(2, labels=[0, 1])
+    for n in (0, -1):  # one sentence, not a raw torch error
+        with pytest.raises(ValueError, match=rf"needs a whole number of samples n >= 1 .*n={n}"):
+            MLPGenerator().sample(n)
 
 
 def test_build_models_follows_the_data():

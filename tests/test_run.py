@@ -45,3 +45,87 @@ def test_pick_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA"):
             pick_device("cuda")
+
+
+def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
+    # a pickle that creates a file when loaded the unsafe way: load_generator must refuse it
+    import builtins
+
+    marker = tmp_path / "created"
+
+    class Payload:
+        def __reduce__(self):
+            return (builtins.open, (str(marker), "w"))
+
+    torch.save({"format": 2, "G": Payload()}, tmp_path / "checkpoint.pt")
+    torch.load(tmp_path / "checkpoint.pt", weights_only=False).get("G").close()
+    assert marker.exists()  # the payload works where pickles are trusted
+    marker.unlink()
+    with pytest.raises(ValueError, match="checkpoint.pt is not a readable checkpoint "
+                                         r"\(it holds objects other than tensors"):
+        load_generator(tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", "the file is empty"),
+    (b"not a checkpoint at all" * 10, "the file is truncated or corrupt"),
+    ("truncate", "the file is truncated or corrupt"),
+])
+def test_an_unreadable_checkpoint_is_one_sentence(content, why, tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    if content == "truncate":
+        train(toy(steps=1), out=tmp_path, progress=False)
+        content = path.read_bytes()[:2000]
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as err:
+        load_generator(tmp_path)
+    assert str(err.value) == (f"{path} is not a readable checkpoint ({why}); delete it and "
+                              "train again, or put a good copy there")
+
+
+def test_load_generator_of_a_missing_folder_names_that_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"--out {tmp_path / 'nope'}`"):
+        load_generator(tmp_path / "nope")
+
+
+def test_resume_applies_a_new_learning_rate_and_says_so(tmp_path, tiny_images, capsys):
+    train(image("wgan-gp", steps=2), tiny_images, out=tmp_path, progress=False)
+    seen = []
+    run = train(image("wgan-gp", steps=3, lr_g=1e-5, lr_d=2e-5), tiny_images, out=tmp_path,
+                resume=True, progress=False,
+                callback=lambda r: seen.append((r.opt_g.param_groups[0]["lr"],
+                                                r.opt_c.param_groups[0]["lr"])))
+    assert seen == [(1e-5, 2e-5)] and run.step == 3
+    assert "Resuming with lr_g 1e-05 (was 0.0005), lr_d 2e-05 (was 0.0005)." in (
+        capsys.readouterr().out)
+
+
+def test_a_split_run_with_lr_decay_matches_an_unbroken_one(tmp_path, tiny_images):
+    full = train(image("wgan-gp", steps=4, lr_decay="linear"), tiny_images, progress=False)
+    train(image("wgan-gp", steps=4, lr_decay="linear"), tiny_images, out=tmp_path,
+          progress=False, callback=lambda r: r.step == 2)  # stopped half way
+    resumed = train(image("wgan-gp", steps=4, lr_decay="linear"), tiny_images, out=tmp_path,
+                    resume=True, progress=False)
+    assert resumed.history["d_loss"] == full.history["d_loss"]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"data": "ring8"}, "it was trained with --data digits5k, not --data ring8; use the same "
+                        "--data or a new --out"),
+    ({"size": 64}, "it was trained with --size 32, not --size 64"),
+    ({"channels": 3}, "it was trained with --channels unset, not --channels 3"),
+])
+def test_resume_with_other_data_names_the_flag_that_differs(change, message, tmp_path,
+                                                            tiny_images):
+    train(image("dcgan"), tiny_images, out=tmp_path, progress=False)
+    config = image("dcgan").to_dict() | change
+    if "data" in change:  # what the command line builds for another --data
+        from ganlib import preset
+
+        config = preset("dcgan", "ring8", steps=3, device="cpu").to_dict()
+    from ganlib import TrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        train(TrainConfig.from_dict(config), tiny_images, out=tmp_path, resume=True,
+              progress=False)

@@ -169,11 +169,42 @@ def test_the_step_fits_on_one_screen():
     assert code_lines(train_module.train) <= 40
 
 
-def test_a_periodic_checkpoint_is_written_during_training(tmp_path, tiny_images):
+@pytest.mark.parametrize("every,expected", [(1e-9, [1, 2, 3, 4]), (0, [None] * 4),
+                                            (3600, [None] * 4)])
+def test_a_periodic_checkpoint_every_so_many_seconds(every, expected, tmp_path, tiny_images):
     from ganlib.run import read_checkpoint
 
     seen = []
-    train(image(steps=4, checkpoint_every=2), tiny_images, out=tmp_path, progress=False,
+    train(image(steps=4, checkpoint_every=every), tiny_images, out=tmp_path, progress=False,
           callback=lambda r: seen.append(read_checkpoint(tmp_path)["step"]
                                          if (tmp_path / "checkpoint.pt").exists() else None))
-    assert seen == [None, 2, 2, 4]
+    assert seen == expected
+    assert read_checkpoint(tmp_path)["step"] == 4
+
+
+def test_a_seconds_budget_counts_the_run_in_all_like_steps(tmp_path, tiny_images):
+    # --steps and --seconds mean the same on --resume: the run's total, earlier sessions included
+    first = train(image(steps=10_000, seconds=0.3), tiny_images, out=tmp_path, progress=False)
+    again = train(image(steps=10_000, seconds=0.3), tiny_images, out=tmp_path, resume=True,
+                  progress=False)
+    assert again.step == first.step  # the budget was already spent
+    more = train(image(steps=10_000, seconds=0.6), tiny_images, out=tmp_path, resume=True,
+                 progress=False)
+    assert more.step > first.step and 0.6 <= more.elapsed < 0.6 + first.elapsed
+
+
+def test_a_diverged_run_never_saves_non_finite_weights(tmp_path, tiny_images, capsys):
+    from ganlib.run import read_checkpoint
+
+    def poison_the_critic(run):
+        if run.step == 2:  # as an enormous learning rate would
+            next(run.critic.parameters()).data[0] = math.nan
+
+    with pytest.raises(TrainingDiverged, match="the critic loss became nan at step 3"):
+        train(image("wgan-gp", steps=5, checkpoint_every=1e-9), tiny_images, out=tmp_path,
+              progress=False, callback=poison_the_critic)
+    state = read_checkpoint(tmp_path)
+    assert state["step"] == 2
+    assert all(v.isfinite().all() for v in state["critic"].values() if v.is_floating_point())
+    assert (f"Not saved: the weights at step 2 are not finite; {tmp_path / 'checkpoint.pt'} "
+            "still holds step 2.") in capsys.readouterr().out
