@@ -1,4 +1,4 @@
-"""The command line: `python -m ganlib train | course | bench | judge`.
+"""The command line: `python -m ganlib train | course | judge`.
 
 For runs outside Jupyter, the way the seed code ran `python wgan.py --path data/...`. Errors
 print one sentence (no traceback) and exit with status 2.
@@ -75,9 +75,9 @@ def cmd_course(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
-
-    return bench.main(args.bench_args)
+    raise ValueError("the benchmark is a script outside the package now: run "
+                     "`python benchmarks/bench.py` from the repository root (--help lists "
+                     "its options)")
 
 
 def cmd_judge(args) -> int:
@@ -96,15 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--smoke", action="store_true", help="tiny runs (seconds per notebook)")
     c.add_argument("--out", help="folder for executed notebooks and report.html")
     c.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 01,03")
-    # bench parses its own options (`python -m ganlib bench --help` lists them)
-    sub.add_parser("bench", help="speed and time-to-quality benchmark", add_help=False)
+    # the benchmark moved to benchmarks/bench.py; `bench` only says where (any options)
+    sub.add_parser("bench", help="moved: python benchmarks/bench.py", add_help=False)
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")
     j.add_argument("--dataset", default="digits5k")
     j.add_argument("--retrain", action="store_true")
     args, extra = parser.parse_known_args(argv)
-    if args.command == "bench":
-        args.bench_args = extra
-    elif extra:
+    if extra and args.command != "bench":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     commands = {"train": cmd_train, "course": cmd_course, "bench": cmd_bench,
                 "judge": cmd_judge}
