@@ -197,3 +197,31 @@ def test_training_clock_counts_only_the_time_between_resume_and_pause(monkeypatc
     clock.resume()
     now[0] = 17.0
     assert clock.pause() == 3.0
+
+
+# ----------------------------------------------------------------------------------------------
+# benchmarks/compare_commits.py
+# ----------------------------------------------------------------------------------------------
+
+compare_commits = load_script("compare_commits")
+
+
+def test_compare_summarises_paired_ratios_and_utilisation():
+    # seconds per step; new/old speed ratios per round 2, 1.25 and 0.5: median 1.25
+    rounds = [{"old": 2.0, "new": 1.0}, {"old": 5.0, "new": 4.0}, {"old": 1.0, "new": 2.0}]
+    row = compare_commits.summarise("dcgan", 1, 20, rounds, {"old": 3.0, "new": 3.0}, 10.0)
+    new = row["sides"]["new"]
+    assert (new["ratio_median"], new["ratio_min"], new["ratio_max"]) == (1.25, 0.5, 2.0)
+    assert row["sides"]["old"]["ratio_median"] == 1.0
+    assert new["steps_per_s"] == 0.5  # the median step takes 2 s
+    assert new["gflops"] == 1.5 and new["share_of_peak"] == 0.15
+
+
+def test_compare_variant_makes_the_named_fast_layers_plain():
+    data = load("digits5k", limit=64)
+    run = make_run(preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu"), data)
+    assert compare_commits.make_plain(run.critic, {"Conv2dFromImage"}) == {"Conv2dFromImage"}
+    assert fast_classes(run) == ALL_FAST - {"Conv2dFromImage"}
+    assert compare_commits.make_plain(run.G, {"all"}) == {"ConvTranspose2dFrom1x1",
+                                                          "ConvTranspose2dToImage"}
+    assert fast_classes(run) == {"Conv2dTo1x1"}
