@@ -218,7 +218,7 @@ def summarise(model: str, threads: int, steps: int, rounds: list[dict[str, float
     median over the rounds, and the smallest and largest)."""
     labels = list(rounds[0])
     row = {"model": model, "threads": threads, "steps": steps, "rounds": len(rounds),
-           "sides": {}}
+           "seconds_per_step": rounds, "sides": {}}  # every round's, for other pairings
     for label in labels:
         ratios = sorted(r[labels[0]] / r[label] for r in rounds)
         per_step = statistics.median(r[label] for r in rounds)

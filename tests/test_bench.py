@@ -212,7 +212,7 @@ def test_compare_summarises_paired_ratios_and_utilisation():
     row = compare_commits.summarise("dcgan", 1, 20, rounds, {"old": 3.0, "new": 3.0}, 10.0)
     new = row["sides"]["new"]
     assert (new["ratio_median"], new["ratio_min"], new["ratio_max"]) == (1.25, 0.5, 2.0)
-    assert row["sides"]["old"]["ratio_median"] == 1.0
+    assert row["sides"]["old"]["ratio_median"] == 1.0 and row["seconds_per_step"] == rounds
     assert new["steps_per_s"] == 0.5  # the median step takes 2 s
     assert new["gflops"] == 1.5 and new["share_of_peak"] == 0.15
 
