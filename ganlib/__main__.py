@@ -1,4 +1,4 @@
-"""The command line: `python -m ganlib train | course | bench | judge`.
+"""The command line: `python -m ganlib train | course | judge`.
 
 For runs outside Jupyter, the way the seed code ran `python wgan.py --path data/...`. Errors
 print one sentence (no traceback) and exit with status 2.
@@ -105,9 +105,9 @@ def cmd_course(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
-
-    return bench.main(args.bench_args)
+    raise ValueError("the benchmark is a script outside the package now: run "
+                     "`python benchmarks/bench.py` from the repository root (--help lists "
+                     "its options)")
 
 
 def cmd_judge(args) -> int:
@@ -149,15 +149,13 @@ def main(argv: list[str] | None = None) -> int:
                    "instead of the course's")
     c.add_argument("--seed", type=int,
                    help="seed for every notebook (default: each notebook's own)")
-    # bench parses its own options (`python -m ganlib bench --help` lists them)
-    sub.add_parser("bench", help="speed and time-to-quality benchmark", add_help=False)
+    # the benchmark moved to benchmarks/bench.py; `bench` only says where (any options)
+    sub.add_parser("bench", help="moved: python benchmarks/bench.py", add_help=False)
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")
     j.add_argument("--dataset", default="digits5k")
     j.add_argument("--retrain", action="store_true")
     args, extra = parser.parse_known_args(argv)
-    if args.command == "bench":
-        args.bench_args = extra
-    elif extra:
+    if extra and args.command != "bench":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     commands = {"train": cmd_train, "course": cmd_course, "bench": cmd_bench,
                 "judge": cmd_judge}

@@ -1,14 +1,35 @@
-"""The benchmark runs end to end in its tiny configuration (it is not a timed test)."""
+"""benchmarks/bench.py: the tiny configuration runs end to end (it is not a timed test), the
+paired ratios and the levers mean what they say, and the naive reference trains what ganlib
+trains."""
 
+import importlib.util
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from ganlib import bench, losses, preset
+from ganlib import losses, preset, speed
 from ganlib.data import load
 from ganlib.judge import Judge
 from ganlib.models import DCGANCritic
+from ganlib.run import make_run
+
+ROOT = Path(__file__).parents[1]
+
+
+def load_script(name: str):
+    """A script of benchmarks/ as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_script("bench")
 
 
 @pytest.fixture
@@ -25,29 +46,72 @@ def test_quick_bench_runs_every_part_and_writes_json(tmp_path, tiny_judge, capsy
     assert json.loads(out.read_text())["parts"] == list(bench.PARTS)
     assert set(result["peak"]) >= {"1"} and all(v > 0 for v in result["peak"].values())
     rows = result["throughput"]
-    assert [(r["model"], r["data"]) for r in rows] == [
-        ("dcgan", "digits5k"), ("wgan-gp", "digits5k"), ("wgan-gp", "ring8")]
+    assert [(r["model"], r["data"]) for r in rows] == list(bench.MODELS)
     for r in rows:
-        for loop in ("ganlib", "naive"):
+        for loop in ("ganlib", "naive", "naive_reuse"):  # quick: n_critic = 1, so reuse too
             assert r[loop]["images_per_s"] > 0 and r[loop]["gflop_per_step"] > 0
-        assert r["speedup"] == pytest.approx(
-            r["ganlib"]["steps_per_s"] / r["naive"]["steps_per_s"])
-        # the quick bench uses n_critic = 1, so the DCGAN tutorial's variant is timed too
-        assert r["speedup_vs_reuse"] == pytest.approx(
-            r["ganlib"]["steps_per_s"] / r["naive_reuse"]["steps_per_s"])
-    lever_rows = result["levers"]
-    assert "no fake_reuse" in lever_rows[0]["relative"]  # dcgan: n_critic = 1
-    assert "no fast_layers" in lever_rows[0]["relative"]  # images only
-    assert "no fast_layers" not in lever_rows[1]["relative"]
-    assert all(r["relative"]["all levers"] == 1 for r in lever_rows)
-    (toy,) = result["toys"]
-    assert toy["data"] == "ring8" and toy["trained_steps"] >= 1
-    assert [d["loop"] for d in result["digits"]] == ["ganlib", "naive", "naive-seed"]
-    for d in result["digits"]:
-        assert [round(r["seconds"] * 2) for r in d["rows"]] >= [1, 2]  # evaluated at 0.5, 1 s
-        assert all(0 <= r["classes_covered"] <= 10 and r["frechet"] >= 0 for r in d["rows"])
+        for ratio in (r["speedup"], r["speedup_vs_reuse"]):
+            assert 0 < ratio["min"] <= ratio["median"] <= ratio["max"]
+    dcgan, wgan_digits, wgan_ring = (r["relative"] for r in result["levers"])
+    assert {"no fast_layers", "no critic first", "no fake_reuse"} <= set(dcgan)
+    assert "no critic first" in wgan_digits
+    assert "no fast_layers" not in wgan_ring  # the toys' MLPs have none
     table = capsys.readouterr().out
     assert "speedup" in table and "Fréchet" in table and "DCGAN tutorial" in table
+    assert "no critic first" in table  # the per-layer levers reach the table
+
+
+def test_paired_ratio_is_the_median_of_the_rounds_ratios():
+    # rounds' ratios 2, 3 and 7: the median is 3, the mean 4, the ratio of medians 7 / 1
+    rounds = [{"a": 2.0, "b": 1.0}, {"a": 9.0, "b": 3.0}, {"a": 7.0, "b": 1.0}]
+    assert bench.paired_ratio(rounds, "a", "b") == {"median": 3.0, "min": 2.0, "max": 7.0}
+
+
+def fast_classes(run) -> set[str]:
+    return {type(m).__name__ for m in [*run.G.modules(), *run.critic.modules()]
+            if type(m) in speed._FAST_CLASSES}
+
+
+ALL_FAST = {"ConvTranspose2dFrom1x1", "ConvTranspose2dToImage", "Conv2dFromImage",
+            "Conv2dTo1x1"}
+
+
+@pytest.mark.parametrize("lever, fast_left", [
+    ("", ALL_FAST),
+    ("fast_layers", set()),
+    ("G first", ALL_FAST - {"ConvTranspose2dFrom1x1"}),
+    ("G last", ALL_FAST - {"ConvTranspose2dToImage"}),
+    ("critic first", ALL_FAST - {"Conv2dFromImage"}),
+    ("critic last", ALL_FAST - {"Conv2dTo1x1"}),
+])
+def test_a_fast_layer_lever_turns_off_that_layer_alone(lever, fast_left):
+    data = load("digits5k", limit=64)
+    run = make_run(preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu"), data)
+    bench.step_without(run, data, lever)()
+    assert fast_classes(run) == fast_left
+
+
+def test_the_other_levers_turn_off_what_they_name():
+    data = load("digits5k", limit=64)
+    cfg = preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu")
+    run = make_run(cfg, data)
+    bench.step_without(run, data, "channels_last")
+    assert all(p.is_contiguous() for p in run.critic.parameters())
+    run = make_run(cfg, data)
+    assert run.opt_g.defaults["fused"]  # what the lever turns off
+    bench.step_without(run, data, "fused_adam")
+    assert not run.opt_g.defaults["fused"] and not run.opt_c.defaults["fused"]
+    forwards = {}
+    for lever in ("", "fake_reuse"):
+        run = make_run(cfg, data)
+        step = bench.step_without(run, data, lever)
+        calls = []
+        run.G.register_forward_hook(lambda *_, calls=calls: calls.append(1))
+        step()
+        forwards[lever] = len(calls)
+    assert forwards == {"": 1, "fake_reuse": 2}
+    with pytest.raises(ValueError, match="unknown speed lever 'critic'"):
+        bench.step_without(run, data, "critic")
 
 
 def test_only_selects_parts_and_rejects_unknown_ones():
@@ -62,6 +126,14 @@ def test_main_parses_arguments(tmp_path, capsys):
     assert bench.main(["--quick", "--only", "peak", "--out", str(out)]) == 0
     assert "matmul peak" in capsys.readouterr().out
     assert json.loads(out.read_text())["quick"] is True
+
+
+def test_the_script_says_what_is_wrong_in_one_line():
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick",
+                           "--only", "speed"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: unknown benchmark part")
+    assert "Traceback" not in done.stderr
 
 
 def test_naive_loop_trains_the_same_models():
@@ -114,13 +186,42 @@ def test_seed_gradient_penalty_is_ganlibs_penalty():
             torch.testing.assert_close(a, b)
 
 
-def test_training_clock_leaves_out_paused_time():
-    clock = bench.TrainingClock()
-    clock.pause()
-    paused_at = clock.seconds
-    import time
-
-    time.sleep(0.05)
-    assert clock.pause() == paused_at  # nothing counted while paused
+def test_training_clock_counts_only_the_time_between_resume_and_pause(monkeypatch):
+    now = [10.0]
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: now[0])
+    clock = bench.TrainingClock()  # starts running at 10
+    now[0] = 11.0
+    assert clock.pause() == 1.0
+    now[0] = 15.0  # 4 s of evaluation, paused
+    assert clock.pause() == 1.0
     clock.resume()
-    assert clock.pause() >= paused_at
+    now[0] = 17.0
+    assert clock.pause() == 3.0
+
+
+# ----------------------------------------------------------------------------------------------
+# benchmarks/compare_commits.py
+# ----------------------------------------------------------------------------------------------
+
+compare_commits = load_script("compare_commits")
+
+
+def test_compare_summarises_paired_ratios_and_utilisation():
+    # seconds per step; new/old speed ratios per round 2, 1.25 and 0.5: median 1.25
+    rounds = [{"old": 2.0, "new": 1.0}, {"old": 5.0, "new": 4.0}, {"old": 1.0, "new": 2.0}]
+    row = compare_commits.summarise("dcgan", 1, 20, rounds, {"old": 3.0, "new": 3.0}, 10.0)
+    new = row["sides"]["new"]
+    assert (new["ratio_median"], new["ratio_min"], new["ratio_max"]) == (1.25, 0.5, 2.0)
+    assert row["sides"]["old"]["ratio_median"] == 1.0 and row["seconds_per_step"] == rounds
+    assert new["steps_per_s"] == 0.5  # the median step takes 2 s
+    assert new["gflops"] == 1.5 and new["share_of_peak"] == 0.15
+
+
+def test_compare_variant_makes_the_named_fast_layers_plain():
+    data = load("digits5k", limit=64)
+    run = make_run(preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu"), data)
+    assert compare_commits.make_plain(run.critic, {"Conv2dFromImage"}) == {"Conv2dFromImage"}
+    assert fast_classes(run) == ALL_FAST - {"Conv2dFromImage"}
+    assert compare_commits.make_plain(run.G, {"all"}) == {"ConvTranspose2dFrom1x1",
+                                                          "ConvTranspose2dToImage"}
+    assert fast_classes(run) == {"Conv2dTo1x1"}

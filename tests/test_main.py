@@ -66,11 +66,10 @@ def test_unknown_model_is_rejected_by_argparse(capsys):
     assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
-def test_bench_takes_its_own_options(tmp_path, capsys):
-    # `python -m ganlib bench --quick --out F`: options that start with -- reach bench's parser
-    out = tmp_path / "bench.json"
-    assert main(["bench", "--quick", "--only", "peak", "--out", str(out)]) == 0
-    assert json.loads(out.read_text())["parts"] == ["peak"]
+def test_bench_points_to_the_script_and_others_reject_unknown_options(capsys):
+    # the benchmark left the package; its old options still get the pointer, not an error
+    assert main(["bench", "--quick", "--only", "peak"]) == 2
+    assert "python benchmarks/bench.py" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["judge", "--no-such-option"])
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err

@@ -52,3 +52,4 @@ def test_the_gan_code_knows_nothing_of_training_speed_or_files():
             (module, graph[module])
     assert graph["train"] <= {"losses", "outputs", "speed", "config", "run", "data"}
     assert not graph["models"] & {"speed"} and "speed" not in graph["losses"]
+    assert "bench" not in graph  # the benchmark lives in benchmarks/, outside the package

@@ -1,4 +1,4 @@
-"""Speed and time-to-quality benchmark: `python -m ganlib bench`.
+"""Speed and time-to-quality benchmark of ganlib: `python benchmarks/bench.py`.
 
 Everything is measured in one run, side by side, so a noisy machine shifts both sides of a
 comparison alike:
@@ -8,20 +8,25 @@ comparison alike:
   reference loop written the way the seed notebooks train, on the same model and batch size,
   and the GFLOP/s each achieves (counted with torch.utils.flop_counter) as a share of the peak;
 - levers: ganlib's step with each of its speed choices turned off in turn (channels-last,
-  the fast edge layers, fused Adam, reusing the critic step's fakes) and with 1 or all
-  threads: what each is worth;
+  the fast edge layers together and one by one, fused Adam, reusing the critic step's fakes)
+  and with 1 or all threads: what each is worth, as a paired ratio to the full step;
 - toys: seconds until WGAN-GP captures every mode of ring8 (8/8) and grid25 (25/25) with
   >= 80 % high-quality samples (the VEEGAN / PacGAN protocol on 2,500 samples);
 - digits: the digit judge's Fréchet distance and class coverage of DCGAN on digits5k after
   60, 120 and 180 s, for ganlib's loop and for the naive loop at the same budget;
 - digits-seed: the same for the naive loop with the seed notebooks' model size.
 
-The clock: budgets count training time only. Evaluations run inside the training callback
+Timing: torch.utils.benchmark's Timer (blocked_autorange) times each loop in rounds, the loops
+taking turns, and ratios are medians of per-round ratios (paired), so load from another process
+shifts both sides of a ratio alike. The clock of the time-to-quality parts counts training
+time only. Evaluations run inside the training callback
 (or between naive steps) with the clock paused, so a slow metric never eats the budget.
 
-    python -m ganlib bench                      # everything, ~20 min on a quiet 2-core CPU
-    python -m ganlib bench --only throughput    # one or more parts, comma separated
-    python -m ganlib bench --quick              # a tiny version that runs in seconds (tests)
+From the repository root (ganlib importable):
+
+    python benchmarks/bench.py                      # everything, ~20 min on a quiet 2-core CPU
+    python benchmarks/bench.py --only throughput    # one or more parts, comma separated
+    python benchmarks/bench.py --quick              # a tiny version that runs in seconds (tests)
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import json
 import math
 import os
 import platform
+import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,15 +46,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.benchmark import Compare, Timer
 
-from .config import TrainConfig, preset
-from .data import load
-from .models import build_models
-from .run import make_optimizer, make_run
-from .speed import pick_threads, plain_layers
-from .train import critic_step, generator_step, train, train_step
+from ganlib import speed
+from ganlib.config import TrainConfig, preset
+from ganlib.data import load
+from ganlib.models import build_models
+from ganlib.run import make_optimizer, make_run
+from ganlib.train import critic_step, generator_step, train, train_step
 
 PARTS = ("peak", "throughput", "levers", "toys", "digits", "digits-seed")
+MODELS = (("dcgan", "digits5k"), ("wgan-gp", "digits5k"), ("wgan-gp", "ring8"))  # timed ones
 SEED_WIDTH = 256  # the seed notebooks' DCGAN-32: filters [1024, 512, 256] = width 256 here
 
 
@@ -185,36 +194,16 @@ class NaiveLoop:
 # ----------------------------------------------------------------------------------------------
 
 
-def matmul_gflops(n: int = 4096, repeats: int = 3, threads: int | None = None) -> float:
-    """GFLOP/s of an n x n float32 matrix multiply (best of `repeats`): the practical peak."""
-    with _threads(threads):
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        a @ b  # warm up
-        best = math.inf
-        for _ in range(repeats):
-            t = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
-class _threads:
-    """Set torch's CPU threads for a `with` block (None: leave as is)."""
-
-    def __init__(self, n: int | None):
-        self.n, self.before = n, torch.get_num_threads()
-
-    def __enter__(self):
-        if self.n:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
+def matmul_gflops(n: int = 4096, threads: int = 1, min_run_time: float = 1.0) -> float:
+    """GFLOP/s of an n x n float32 matrix multiply (median of its runs): the practical peak."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    timer = Timer("a @ b", globals={"a": a, "b": b}, num_threads=threads)
+    return 2 * n**3 / timer.blocked_autorange(min_run_time=min_run_time).median / 1e9
 
 
 def ganlib_threads(config: TrainConfig, data) -> int:
-    """The thread count ganlib.train would pick for this run now (see ganlib.threads)."""
-    return pick_threads(config.threads, toy=getattr(data, "is_toy", False))
+    """The thread count ganlib.train would pick for this run now (see ganlib.speed)."""
+    return speed.pick_threads(config.threads, toy=getattr(data, "is_toy", False))
 
 
 class _GlobalOnly:
@@ -243,64 +232,84 @@ def flops_per_step(step: Callable[[], None]) -> float:
     return float(counter.get_total_flops())
 
 
-def _rate(step: Callable[[], None], seconds: float, min_steps: int) -> float:
-    """Steps per second of `step`, run for about `seconds` (and at least `min_steps` steps)."""
-    n, t0 = 0, time.perf_counter()
-    while n < min_steps or time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    return n / (time.perf_counter() - t0)
+def paired_ratio(rounds: list[dict[str, float]], a: str, b: str) -> dict[str, float]:
+    """Steps per second of `a` over `b` within each round: the median, smallest and largest.
 
-
-def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3,
-               warmup: int = 3, min_steps: int = 3, naive_threads: int | None = None) -> dict:
-    """ganlib's training step against the naive loop on the same model and batch.
-
-    The loops take turns (`rounds` times, ~`seconds` each) and each keeps its best round, so
-    a burst of load from another process hits all alike. Images per second count the real
-    images the critic reads: batch_size x n_critic per generator step. With n_critic = 1 the
-    PyTorch DCGAN tutorial's variant of the naive loop (fakes reused) is timed as well.
+    Both were timed in the same round, one after the other, so load from another process that
+    comes and goes shifts both alike; the ratio of each side's best or median would not pair.
     """
+    ratios = sorted(r[a] / r[b] for r in rounds)
+    return {"median": statistics.median(ratios), "min": ratios[0], "max": ratios[-1]}
+
+
+def timed_rounds(steps: dict[str, Callable[[], None]], threads: dict[str, int], label: str,
+                 seconds: float, rounds: int) -> tuple[list[dict[str, float]], list]:
+    """Time every step in turn, `rounds` times (the order reversed every other round), each for
+    about `seconds` with torch.utils.benchmark. Returns steps per second per round, and the
+    Measurements (for `torch.utils.benchmark.Compare`)."""
+    names, per_round, measurements = list(steps), [], []
+    for r in range(rounds):
+        rates = {}
+        for name in names if r % 2 == 0 else names[::-1]:
+            timer = Timer("step()", globals={"step": steps[name]}, label=label,
+                          sub_label=name, description=f"round {r + 1}",
+                          num_threads=threads[name])
+            m = timer.blocked_autorange(min_run_time=seconds)
+            rates[name] = 1 / m.median
+            measurements.append(m)
+        per_round.append(rates)
+    return per_round, measurements
+
+
+def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3
+               ) -> tuple[dict, list]:
+    """ganlib's training step (`ganlib.train.train_step`) against the naive loop, same model
+    and batch, in paired rounds. Images per second count the real images the critic reads:
+    batch_size x n_critic per generator step. With n_critic = 1 the PyTorch DCGAN tutorial's
+    variant of the naive loop (fakes reused) is timed as well."""
     run = make_run(config, data)
-    naive_n = naive_threads or torch.get_num_threads()
+    naive_n = torch.get_num_threads()
     steps = {"ganlib": lambda: train_step(run, data), "naive": NaiveLoop(config, data).step}
     threads = {"ganlib": ganlib_threads(config, data), "naive": naive_n}
     if config.n_critic == 1:
         steps["naive_reuse"] = NaiveLoop(config, data, reuse_fakes=True).step
         threads["naive_reuse"] = naive_n
-    best = dict.fromkeys(steps, 0.0)
-    flops = {}
-    for name, step in steps.items():
-        with _threads(threads[name]):
-            for _ in range(warmup):
-                step()
-            flops[name] = flops_per_step(step)
-    for _ in range(rounds):
-        for name, step in steps.items():
-            with _threads(threads[name]):
-                best[name] = max(best[name], _rate(step, seconds, min_steps))
+    flops = {name: flops_per_step(step) for name, step in steps.items()}
+    per_round, measurements = timed_rounds(steps, threads, f"{config.model} on {config.data}",
+                                           seconds, rounds)
     per_step = config.batch_size * config.n_critic
     out = {"model": config.model, "data": config.data, "width": config.width,
-           "batch_size": config.batch_size, "n_critic": config.n_critic}
+           "batch_size": config.batch_size, "n_critic": config.n_critic, "rounds": rounds}
     for name in steps:
-        out[name] = {"threads": threads[name], "steps_per_s": best[name],
-                     "images_per_s": best[name] * per_step, "gflop_per_step": flops[name] / 1e9,
-                     "gflops": flops[name] * best[name] / 1e9}
-    out["speedup"] = best["ganlib"] / best["naive"]
-    if "naive_reuse" in best:
-        out["speedup_vs_reuse"] = best["ganlib"] / best["naive_reuse"]
-    return out
+        rate = statistics.median(r[name] for r in per_round)
+        out[name] = {"threads": threads[name], "steps_per_s": rate,
+                     "images_per_s": rate * per_step, "gflop_per_step": flops[name] / 1e9,
+                     "gflops": flops[name] * rate / 1e9}
+    out["speedup"] = paired_ratio(per_round, "ganlib", "naive")
+    if "naive_reuse" in steps:
+        out["speedup_vs_reuse"] = paired_ratio(per_round, "ganlib", "naive_reuse")
+    return out, measurements
 
 
-def _step_without(run, data, lever: str) -> Callable[[], None]:
-    """ganlib's step with one speed lever turned off (the run is changed in place)."""
+# The DCGAN's fast edge layers, each a lever of its own (ganlib.speed's classes)
+FAST_LAYERS = {"G first": speed.ConvTranspose2dFrom1x1, "G last": speed.ConvTranspose2dToImage,
+               "critic first": speed.Conv2dFromImage, "critic last": speed.Conv2dTo1x1}
+
+
+def step_without(run, data, lever: str) -> Callable[[], None]:
+    """ganlib's step with one speed lever turned off (the run is changed in place); '' for
+    the full step. A lever is a speed choice or one of FAST_LAYERS' keys."""
     cfg = run.config
     if lever == "channels_last":
         run.G.to(memory_format=torch.contiguous_format)
         run.critic.to(memory_format=torch.contiguous_format)
     elif lever == "fast_layers":
-        plain_layers(run.G)
-        plain_layers(run.critic)
+        speed.plain_layers(run.G)
+        speed.plain_layers(run.critic)
+    elif lever in FAST_LAYERS:
+        for m in [*run.G.modules(), *run.critic.modules()]:
+            if type(m) is FAST_LAYERS[lever]:
+                m.__class__ = type(m).__mro__[1]  # the torch.nn layer it subclasses
     elif lever == "fused_adam":
         plain = cfg.replace(fast=False)
         run.opt_g = make_optimizer(plain, run.G.parameters(), cfg.lr_g, run.device)
@@ -313,42 +322,38 @@ def _step_without(run, data, lever: str) -> Callable[[], None]:
             g_loss = generator_step(run, labels)
             torch.stack([stats["d_loss"], g_loss]).tolist()  # the history's one sync per step
         return step
+    elif lever:
+        raise ValueError(f"unknown speed lever {lever!r}; choose channels_last, fast_layers, "
+                         f"fused_adam, fake_reuse or one of {', '.join(FAST_LAYERS)}")
     return lambda: train_step(run, data)
 
 
-def levers(config: TrainConfig, data, seconds: float = 5.0, rounds: int = 3,
-           warmup: int = 2, min_steps: int = 2) -> dict:
-    """Steps per second of ganlib's step with each speed lever turned off in turn, and with
-    1 or all threads, relative to the full step: which of the loop's choices pay here."""
-    names = ["all levers"]
+def levers(config: TrainConfig, data, seconds: float = 5.0, rounds: int = 3
+           ) -> tuple[dict, list]:
+    """ganlib's step with each speed lever turned off in turn, and with 1 or all threads:
+    the median paired ratio of its steps per second to the full step's (< 1: the lever pays)."""
+    names = [""]
     if len(data.shape) == 3:
-        names += ["no channels_last", "no fast_layers"]
+        names += ["channels_last", "fast_layers", *FAST_LAYERS]
     if config.optimizer == "adam":
-        names += ["no fused_adam"]
+        names += ["fused_adam"]
     if config.n_critic == 1:
-        names += ["no fake_reuse"]
+        names += ["fake_reuse"]
     steps, threads = {}, {}
     for name in names:
-        run = make_run(config, data)
-        steps[name] = _step_without(run, data, name.removeprefix("no "))
-        threads[name] = ganlib_threads(config, data)
+        label = f"no {name}" if name else "full step"
+        steps[label] = step_without(make_run(config, data), data, name)
+        threads[label] = ganlib_threads(config, data)
     for n in sorted({1, os.cpu_count() or 1}):
-        run = make_run(config, data)
-        steps[f"{n} thread(s)"] = _step_without(run, data, "")
+        steps[f"{n} thread(s)"] = step_without(make_run(config, data), data, "")
         threads[f"{n} thread(s)"] = n
-    best = dict.fromkeys(steps, 0.0)
-    for name, step in steps.items():
-        with _threads(threads[name]):
-            for _ in range(warmup):
-                step()
-    for _ in range(rounds):
-        for name, step in steps.items():
-            with _threads(threads[name]):
-                best[name] = max(best[name], _rate(step, seconds, min_steps))
+    per_round, measurements = timed_rounds(steps, threads, f"{config.model} on {config.data}",
+                                           seconds, rounds)
     return {"model": config.model, "data": config.data, "width": config.width,
-            "batch_size": config.batch_size,
-            "steps_per_s": best, "threads": threads,
-            "relative": {k: v / best["all levers"] for k, v in best.items()}}
+            "batch_size": config.batch_size, "rounds": rounds, "threads": threads,
+            "steps_per_s": {k: statistics.median(r[k] for r in per_round) for k in steps},
+            "relative": {k: paired_ratio(per_round, k, "full step")
+                         for k in steps if k != "full step"}}, measurements
 
 
 # ----------------------------------------------------------------------------------------------
@@ -378,7 +383,7 @@ def toy_time_to_quality(config: TrainConfig, data, limit_s: float, eval_every: i
                         n: int = 2500) -> dict:
     """Training seconds (and generator steps) until every mode is captured with >= 80 %
     high-quality samples, checked every `eval_every` steps; None if not within `limit_s`."""
-    from .metrics import toy_metrics
+    from ganlib.metrics import toy_metrics
 
     clock, state = TrainingClock(), {"hit": None, "metrics": None}
     eval_rng = torch.Generator()
@@ -408,7 +413,7 @@ def toy_time_to_quality(config: TrainConfig, data, limit_s: float, eval_every: i
 
 
 def _digit_row(G, judge, data, seconds: float, steps: int, n: int) -> dict:
-    from .metrics import image_metrics
+    from ganlib.metrics import image_metrics
 
     m = image_metrics(G, judge, data, n=n, generator=torch.Generator().manual_seed(1234))
     return {"seconds": round(seconds, 1), "steps": steps, "frechet": m["frechet"],
@@ -456,10 +461,10 @@ def digits_quality(config: TrainConfig, data, judge, marks=(60, 120, 180), loop:
 def _settings(quick: bool) -> dict:
     """Sizes of every part: the real benchmark, or a tiny one that runs in seconds."""
     if quick:
-        return dict(matmul_n=256, seconds=0.05, rounds=1, warmup=1, min_steps=2,
+        return dict(matmul_n=256, seconds=0.02, rounds=2,
                     tiny=dict(width=8, batch_size=16, n_critic=1), toy_limits={"ring8": 1.0},
                     marks=(0.5, 1.0), n_eval=50, seed_width=8)
-    return dict(matmul_n=4096, seconds=10.0, rounds=3, warmup=3, min_steps=3, tiny={},
+    return dict(matmul_n=4096, seconds=5.0, rounds=6, tiny={},
                 toy_limits={"ring8": 120.0, "grid25": 180.0}, marks=(60, 120, 180),
                 n_eval=1000, seed_width=SEED_WIDTH)
 
@@ -481,20 +486,23 @@ def run_bench(out_json: str | Path | None = None, quick: bool = False,
     s = _settings(quick)
     say = print if verbose else (lambda *a, **k: None)
     result: dict = {"machine": _machine(), "quick": quick, "parts": list(parts)}
+    measurements: list = []  # torch.utils.benchmark's, for its Compare table
     start = time.perf_counter()
 
     if "peak" in parts or "throughput" in parts:
         say("peak: timing a float32 matrix multiply ...")
-        result["peak"] = {str(t): matmul_gflops(s["matmul_n"], threads=t)
+        result["peak"] = {str(t): matmul_gflops(s["matmul_n"], threads=t,
+                                                min_run_time=s["seconds"])
                           for t in sorted({1, torch.get_num_threads()})}
 
     if "throughput" in parts:
         rows = []
-        for model, name in (("dcgan", "digits5k"), ("wgan-gp", "digits5k"), ("wgan-gp", "ring8")):
+        for model, name in MODELS:
             data = load(name)
             cfg = preset(model, name, device="cpu", **s["tiny"])
             say(f"throughput: {model} on {name}, ganlib vs naive ...")
-            row = throughput(cfg, data, s["seconds"], s["rounds"], s["warmup"], s["min_steps"])
+            row, timed = throughput(cfg, data, s["seconds"], s["rounds"])
+            measurements += timed
             for loop in ("ganlib", "naive", "naive_reuse"):
                 if loop not in row:
                     continue
@@ -505,11 +513,12 @@ def run_bench(out_json: str | Path | None = None, quick: bool = False,
 
     if "levers" in parts:
         rows = []
-        for model, name in (("dcgan", "digits5k"), ("wgan-gp", "ring8")):
+        for model, name in MODELS:
             cfg = preset(model, name, device="cpu", **s["tiny"])
             say(f"levers: {model} on {name}, each speed lever off in turn ...")
-            rows.append(levers(cfg, load(name), s["seconds"] / 2, s["rounds"], s["warmup"],
-                               s["min_steps"]))
+            row, timed = levers(cfg, load(name), s["seconds"] / 2, s["rounds"])
+            rows.append(row)
+            measurements += timed
         result["levers"] = rows
 
     if "toys" in parts:
@@ -523,7 +532,7 @@ def run_bench(out_json: str | Path | None = None, quick: bool = False,
         result["toys"] = rows
 
     if "digits" in parts or "digits-seed" in parts:
-        from .judge import load_judge
+        from ganlib.judge import load_judge
 
         judge = judge if judge is not None else load_judge(verbose=verbose)
         data = load("digits5k")
@@ -545,6 +554,8 @@ def run_bench(out_json: str | Path | None = None, quick: bool = False,
         Path(out_json).parent.mkdir(parents=True, exist_ok=True)
         Path(out_json).write_text(json.dumps(result, indent=2))
     if verbose:
+        if measurements:
+            Compare(measurements).print()
         print(format_table(result))
     return result
 
@@ -580,18 +591,18 @@ def format_table(result: dict) -> str:
             share = f"{100 * g['share_of_peak']:.0f}%" if g.get("share_of_peak") else "?"
             lines.append(f"  {r['model']:>8} {r['data']:<9} w={r['width']:<3} "
                          f"b={r['batch_size']:<4}  {g['images_per_s']:>10.0f}"
-                         f"  {n['images_per_s']:>11.0f}  {r['speedup']:>6.2f}x"
+                         f"  {n['images_per_s']:>11.0f}  {_ratio(r['speedup'])}"
                          f"  {g['gflops']:>8.1f} ({share})")
             if "naive_reuse" in r:
                 lines.append(f"  {'':>8} naive reusing the critic step's fakes (the DCGAN "
                              f"tutorial): {r['naive_reuse']['images_per_s']:.0f} img/s, "
-                             f"ganlib {r['speedup_vs_reuse']:.2f}x")
+                             f"ganlib {_ratio(r['speedup_vs_reuse'])}")
     if "levers" in result:
-        lines.append("speed levers (steps/s relative to ganlib's full step; < 1 means it helps)")
+        lines.append("speed levers (steps/s relative to ganlib's full step, paired; < 1 means it"
+                     " helps)")
         for r in result["levers"]:
-            cells = ", ".join(f"{k} {v:.2f}" for k, v in r["relative"].items()
-                              if k != "all levers")
-            lines.append(f"  {r['model']:>8} {r['data']:<9} {cells}")
+            lines.append(f"  {r['model']} on {r['data']}, {r['rounds']} round(s):")
+            lines += [f"    {k:<18} {_ratio(v)}" for k, v in r["relative"].items()]
     if "toys" in result:
         lines.append("time to all modes with >= 80% high quality (training seconds / steps)")
         for r in result["toys"]:
@@ -609,11 +620,15 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _ratio(r: dict[str, float]) -> str:
+    return f"{r['median']:.2f}x [{r['min']:.2f}, {r['max']:.2f}]"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ganlib bench [--quick] [--only parts] [--out file.json] [--seeds 0,1,2]`."""
-    parser = argparse.ArgumentParser(prog="python -m ganlib bench", description=__doc__,
+    """`python benchmarks/bench.py [--quick] [--only parts] [--out file.json] [--seeds 0,1]`."""
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="bench.json", help="JSON file for the results")
+    parser.add_argument("--out", default="build/bench.json", help="JSON file for the results")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: seconds, not minutes")
     parser.add_argument("--only", default=None, help=f"comma-separated parts of {','.join(PARTS)}")
     parser.add_argument("--seeds", default="0", help="seeds for the toy runs, e.g. 0,1,2")
@@ -625,3 +640,11 @@ def main(argv: list[str] | None = None) -> int:
                          ) from None
     run_bench(args.out, quick=args.quick, only=args.only, seeds=seeds)
     return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (ValueError, FileNotFoundError) as e:  # one sentence, no traceback, as the CLI does
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
