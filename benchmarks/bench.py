@@ -293,7 +293,7 @@ def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3
 
 # The DCGAN's fast edge layers, each a lever of its own (ganlib.speed's classes)
 FAST_LAYERS = {"G first": speed.ConvTranspose2dFrom1x1, "G last": speed.ConvTranspose2dToImage,
-               "critic first": speed.Conv2dFromImage, "critic last": speed.Conv2dTo1x1}
+               "critic first": speed.Conv2dFromImage}
 
 
 def step_without(run, data, lever: str) -> Callable[[], None]:

@@ -8,10 +8,10 @@ runs faster with a few changes, all made here, all switched off by `TrainConfig(
   small MLPs gain nothing from a second thread and lose a lot when another process is busy;
 - channels-last memory (`apply`): oneDNN's convolutions prefer NHWC tensors;
 - fused Adam (`optimizer_options`): one C++ loop updates every tensor;
-- faster forms of the DCGAN's edge layers (`apply`): the generator's first layer (z is a 1x1
-  image) and the critic's last (a 4x4 kernel on a 4x4 map) are fully connected layers, and the
-  layers on the image side (1 or 3 channels) are a matrix multiply plus an overlap-add. oneDNN
-  is tuned for many channels on both sides and is several times slower on these shapes.
+- faster forms of three DCGAN edge layers (`apply`): the generator's first layer (z is a 1x1
+  image) is a fully connected layer, and the layers on the image side (1 or 3 channels) are a
+  matrix multiply plus an overlap-add. oneDNN is tuned for many channels on both sides and is
+  several times slower on these shapes.
 
 Every fast layer is the torch.nn layer it subclasses (same parameters, same state_dict), gives
 the same numbers (tests/test_speed.py checks values, gradients and second derivatives) and
@@ -97,7 +97,7 @@ def optimizer_options(device: torch.device) -> dict:
 
 
 def use_fast_layers(net: nn.Module) -> nn.Module:
-    """Give the first and last convolution of `net` their fast form, where they have one (same
+    """Give the first and last convolution of `net` their fast form, where it has one (same
     object, same parameters: the layer's class becomes the fast subclass)."""
     convs = [m for m in net.modules() if type(m) in (nn.Conv2d, nn.ConvTranspose2d)]
     for m in convs[:1] + convs[-1:]:
@@ -122,7 +122,7 @@ def _fast_class(m: nn.Module) -> type | None:
     if isinstance(m, nn.ConvTranspose2d):
         return ConvTranspose2dFrom1x1 if dense else \
             ConvTranspose2dToImage if _up_or_down_by_2(m) else None
-    return Conv2dTo1x1 if dense else Conv2dFromImage if _up_or_down_by_2(m) else None
+    return Conv2dFromImage if not dense and _up_or_down_by_2(m) else None
 
 
 def _up_or_down_by_2(m: nn.Conv2d | nn.ConvTranspose2d) -> bool:
@@ -153,23 +153,6 @@ class ConvTranspose2dFrom1x1(nn.ConvTranspose2d):
         else:
             y = (x.reshape(n, c_in) @ self.weight.reshape(c_in, -1)).view(n, c_out, kh, kw)
         return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
-
-
-class Conv2dTo1x1(nn.Conv2d):
-    """The critic's last layer, (N, C, k, k) -> (N, 1, 1, 1): a kernel covering the whole map
-    is a dot product of each sample with the weight, one matrix multiply."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-2:] != self.kernel_size:
-            return super().forward(x)
-        n, c_out = x.shape[0], self.out_channels
-        if _channels_last(x):  # flatten in memory order, (H, W, C), and the weight alike
-            y = x.permute(0, 2, 3, 1).reshape(n, -1) @ \
-                self.weight.permute(0, 2, 3, 1).reshape(c_out, -1).t()
-        else:
-            y = x.reshape(n, -1) @ self.weight.reshape(c_out, -1).t()
-        y = y if self.bias is None else y + self.bias
-        return y.view(n, c_out, 1, 1)
 
 
 def overlap_add(x: Tensor, weight: Tensor) -> Tensor:
@@ -255,4 +238,4 @@ class Conv2dFromImage(nn.Conv2d):
         return _DownBy2.apply(x, self.weight, self.bias)
 
 
-_FAST_CLASSES = (ConvTranspose2dFrom1x1, Conv2dTo1x1, ConvTranspose2dToImage, Conv2dFromImage)
+_FAST_CLASSES = (ConvTranspose2dFrom1x1, ConvTranspose2dToImage, Conv2dFromImage)
