@@ -4,10 +4,11 @@ Import cost is kept low and nothing is downloaded at import: data, the digit jud
 are loaded only when asked for.
 """
 
-from .checkpoint import load_checkpoint, load_generator, save_checkpoint
 from .config import MODELS, TrainConfig, preset
-from .train import Run, TrainingDiverged, pick_device, train
+from .outputs import save_checkpoint
+from .run import Run, load_checkpoint, load_generator, make_run, pick_device
+from .train import TrainingDiverged, train
 
 __all__ = ["MODELS", "Run", "TrainConfig", "TrainingDiverged", "load_checkpoint",
-           "load_generator", "pick_device", "preset", "save_checkpoint", "train"]
+           "load_generator", "make_run", "pick_device", "preset", "save_checkpoint", "train"]
 __version__ = "0.1.0"

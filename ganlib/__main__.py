@@ -7,7 +7,6 @@ print one sentence (no traceback) and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -44,6 +43,7 @@ def cmd_train(args) -> int:
     from .config import preset
     from .data import load
     from .evaluate import evaluate_run, format_metrics
+    from .outputs import write_metrics
     from .train import train
 
     overrides = {k: v for k, v in {
@@ -62,7 +62,7 @@ def cmd_train(args) -> int:
     print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
     if not args.no_metrics:
         results = evaluate_run(run, data)
-        (out / "metrics.json").write_text(json.dumps(results, indent=2))
+        write_metrics(results, out)
         print(format_metrics(results))
     return 0
 

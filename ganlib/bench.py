@@ -42,10 +42,10 @@ from torch import nn
 
 from .config import TrainConfig, preset
 from .data import load
-from .fast_layers import to_plain_convolutions
 from .models import build_models
-from .threads import pick_threads
-from .train import critic_step, generator_step, make_optimizer, make_run, train, train_one_step
+from .run import make_optimizer, make_run
+from .speed import pick_threads, plain_layers
+from .train import critic_step, generator_step, train, train_step
 
 PARTS = ("peak", "throughput", "levers", "toys", "digits", "digits-seed")
 SEED_WIDTH = 256  # the seed notebooks' DCGAN-32: filters [1024, 512, 256] = width 256 here
@@ -263,7 +263,7 @@ def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3
     """
     run = make_run(config, data)
     naive_n = naive_threads or torch.get_num_threads()
-    steps = {"ganlib": lambda: train_one_step(run, data), "naive": NaiveLoop(config, data).step}
+    steps = {"ganlib": lambda: train_step(run, data), "naive": NaiveLoop(config, data).step}
     threads = {"ganlib": ganlib_threads(config, data), "naive": naive_n}
     if config.n_critic == 1:
         steps["naive_reuse"] = NaiveLoop(config, data, reuse_fakes=True).step
@@ -299,20 +299,21 @@ def _step_without(run, data, lever: str) -> Callable[[], None]:
         run.G.to(memory_format=torch.contiguous_format)
         run.critic.to(memory_format=torch.contiguous_format)
     elif lever == "fast_layers":
-        to_plain_convolutions(run.G)
-        to_plain_convolutions(run.critic)
+        plain_layers(run.G)
+        plain_layers(run.critic)
     elif lever == "fused_adam":
-        run.opt_g = make_optimizer(cfg, run.G.parameters(), cfg.lr_g)
-        run.opt_c = make_optimizer(cfg, run.critic.parameters(), cfg.lr_d)
+        plain = cfg.replace(fast=False)
+        run.opt_g = make_optimizer(plain, run.G.parameters(), cfg.lr_g, run.device)
+        run.opt_c = make_optimizer(plain, run.critic.parameters(), cfg.lr_d, run.device)
     elif lever == "fake_reuse":
         def step():  # n_critic = 1 without reuse: no-grad fakes for D, fresh fakes for G
             real, labels = data.sample(cfg.batch_size, generator=run.rng)
             labels = labels if labels is not None and run.G.n_classes else None
-            stats, _ = critic_step(run, real, labels, keep_fake=False)
-            g_loss = generator_step(run, labels, cfg.batch_size)
+            stats, _ = critic_step(run, real, labels, keep_graph=False)
+            g_loss = generator_step(run, labels)
             torch.stack([stats["d_loss"], g_loss]).tolist()  # the history's one sync per step
         return step
-    return lambda: train_one_step(run, data)
+    return lambda: train_step(run, data)
 
 
 def levers(config: TrainConfig, data, seconds: float = 5.0, rounds: int = 3,

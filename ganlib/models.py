@@ -2,28 +2,35 @@
 
 Every generator takes `(z, labels=None)` and every critic `(x, labels=None)` and returns one raw
 score per sample, shape (N,): no sigmoid inside, because the BCE loss takes logits (stable) and
-the Wasserstein critic must not be squashed at all. Widths are arguments; the defaults train in
-minutes on a 2-core CPU, and the papers' sizes are one argument away (`width=128` gives the
-seed notebooks' DCGAN filters [1024, 512, 256] at 64x64).
-
-The DCGAN generator's and critic's first and last layers are torch.nn convolutions computed
-faster on a CPU for their unusual shapes (`fast_layers.py`): read them as nn.Conv2d and
-nn.ConvTranspose2d.
+the Wasserstein critic must not be squashed at all. Plain torch.nn layers, as the papers draw
+them; the sizes come from the config's preset (`ganlib.config.preset`), and the papers' sizes
+are one argument away (`width=128` at 64x64 gives the DCGAN paper's [1024, 512, 256, 128]
+filters). CPU speed tricks are applied to the built nets by `ganlib.speed`, never here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
 
-from .fast_layers import (
-    Conv2dFromImage,
-    Conv2dTo1x1,
-    ConvTranspose2dFrom1x1,
-    ConvTranspose2dToImage,
-)
+IMAGE_SIZES = (32, 64)  # the image sides the DCGAN nets are built for
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Evaluate `module` (BatchNorm's running statistics, no dropout) without autograd, then
+    put it back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        module.train(was_training)
 
 
 class Generator(nn.Module):
@@ -52,8 +59,9 @@ class Generator(nn.Module):
         the model back in the mode it was in. Give `z` to draw from fixed noise (latent walks).
         """
         if z is None:
-            if n is None:
-                raise ValueError("give the number of samples n, or the noise z")
+            if n is None or isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"sample(n) needs a whole number of samples n >= 1 (or the "
+                                 f"noise z), got n={n!r}")
             z = torch.randn(n, self.z_dim, generator=generator)
         n = z.shape[0]
         if self.n_classes is not None:
@@ -66,11 +74,8 @@ class Generator(nn.Module):
             labels = labels.to(self.device)
         elif labels is not None:
             raise ValueError("this generator is unconditional: call sample() without labels")
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
+        with eval_mode(self):
             out = self(z.to(self.device), labels)
-        self.train(was_training)
         return out.float().cpu()
 
 
@@ -159,10 +164,17 @@ class MLPCritic(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 
+def check_image_size(size: int) -> None:
+    """The one place that says which image sides the course's nets take."""
+    if size not in IMAGE_SIZES:
+        raise ValueError(f"size={size!r} is not supported; use 32 or 64, the image sides the "
+                         "DCGAN generators and critics are built for")
+
+
 def _n_up(size: int) -> int:
-    if size not in (32, 64):
-        raise ValueError(f"size must be 32 or 64 (the DCGAN nets are built for those), got {size}")
-    return 3 if size == 32 else 4
+    """How many times the DCGAN doubles a 4x4 map to reach `size`: 3 for 32, 4 for 64."""
+    check_image_size(size)
+    return int(math.log2(size)) - 2
 
 
 def _up_block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -175,7 +187,7 @@ class DCGANGenerator(Generator):
     """z (N, z_dim) -> (N, C, size, size) in [-1, 1] with 4x4 stride-2 transposed convolutions.
 
     Widths halve at every doubling: at size 32 with width w they are [4w, 2w, w]
-    (w = 32 gives [128, 64, 32]: ~60x fewer FLOPs than the seed's [1024, 512, 256]).
+    (w = 32 gives [128, 64, 32]).
     """
 
     def __init__(self, z_dim: int = 100, channels: int = 1, size: int = 32, width: int = 32,
@@ -186,12 +198,12 @@ class DCGANGenerator(Generator):
         widths = [width * 2 ** (n - 1 - i) for i in range(n)]  # e.g. [128, 64, 32]
         layers: list[nn.Module] = [
             # (N, z, 1, 1) -> (N, widths[0], 4, 4)
-            ConvTranspose2dFrom1x1(in_dim or z_dim, widths[0], 4, 1, 0, bias=False),
+            nn.ConvTranspose2d(in_dim or z_dim, widths[0], 4, 1, 0, bias=False),
             nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += _up_block(a, b)  # 4 -> 8 -> 16 (-> 32)
         # (N, w, size/2, size/2) -> (N, C, size, size)
-        layers += [ConvTranspose2dToImage(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
 
@@ -210,12 +222,12 @@ class DCGANCritic(nn.Module):
         super().__init__()
         n = _n_up(size)
         widths = [width * 2**i for i in range(n)]  # e.g. [32, 64, 128]
-        layers: list[nn.Module] = [Conv2dFromImage(channels, widths[0], 4, 2, 1),  # -> size/2
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1),  # -> size/2
                                    nn.LeakyReLU(0.2, True)]
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Conv2d(a, b, 4, 2, 1, bias=norm == "none"), critic_norm(norm, b),
                        nn.LeakyReLU(0.2, True)]  # halves the side: 16 -> 8 -> 4
-        layers += [Conv2dTo1x1(widths[-1], 1, 4, 1, 0)]  # (N, 4w, 4, 4) -> (N, 1, 1, 1)
+        layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0)]  # (N, 4w, 4, 4) -> (N, 1, 1, 1)
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
 
@@ -312,12 +324,11 @@ class ConditionalCritic(nn.Module):
 def build_models(config, shape: tuple[int, ...], n_classes: int | None = None
                  ) -> tuple[Generator, nn.Module]:
     """The generator and critic a TrainConfig asks for, for data of per-sample `shape`."""
-    width = config.width or 32
+    width, z_dim = config.width, config.z_dim
     if config.model == "cwgan-gp":
         if n_classes is None:
             raise ValueError("cwgan-gp needs a labelled data set such as digits5k")
         c, h, _ = shape
-        z_dim = config.z_dim or 100
         G = ConditionalGenerator(z_dim, n_classes, c, h, width, resnet=config.resnet)
         critic = ConditionalCritic(c, h, n_classes, width, config.critic_norm)
         return G, critic
@@ -325,12 +336,10 @@ def build_models(config, shape: tuple[int, ...], n_classes: int | None = None
     if arch == "auto":
         arch = "mlp" if len(shape) == 1 or config.model == "gan" else "dcgan"
     if arch == "mlp":
-        z_dim = config.z_dim or (2 if len(shape) == 1 else 64)
         return MLPGenerator(z_dim, shape, width), MLPCritic(shape, width)
     if len(shape) != 3:
         raise ValueError("the DCGAN nets need images; use arch='mlp' for the 2-D toys")
     c, h, _ = shape
-    z_dim = config.z_dim or 100
     return DCGANGenerator(z_dim, c, h, width), DCGANCritic(c, h, width, config.critic_norm)
 
 

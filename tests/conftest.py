@@ -30,8 +30,8 @@ def pytest_configure(config):
 
 # One thread, here and (through the environment) in the notebook kernels nbval starts: the
 # test models are tiny, and on a 2-core machine a second thread only adds contention
-# (measured: the training tests took 183 s with 2 threads beside another busy process, 6 s
-# with one). It also keeps every run's numbers independent of how busy the machine is.
+# (docs/performance.md). It also keeps every run's numbers independent of how busy the
+# machine is.
 os.environ["GANLIB_THREADS"] = "1"
 torch.set_num_threads(1)
 

@@ -1,0 +1,181 @@
+"""A training run: everything it owns (`Run`), how a new one is built, and how one is read back.
+
+A run is the two nets, their optimizers, the one random source, the fixed noise whose samples
+we watch, the history and a few counters. `ganlib.outputs` writes it to a run folder;
+`load_checkpoint` and `load_generator` here read it back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from . import speed
+from .config import TrainConfig
+from .models import Generator, build_models
+
+FORMAT = 2  # the checkpoint layout; bump when it changes
+HISTORY_KEYS = ("step", "time", "d_loss", "g_loss", "wasserstein", "d_real", "d_fake",
+                "grad_norm", "w_absmax", "w_at_clip")
+
+
+@dataclass
+class Run:
+    """Everything a training run owns; a checkpoint is this, written to one file."""
+
+    config: TrainConfig
+    G: Generator
+    critic: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_c: torch.optim.Optimizer
+    rng: torch.Generator  # the one random source: batches, z, α (so a resume is exact)
+    fixed_z: Tensor  # (n_fixed, z_dim): the noise whose samples we watch over training
+    fixed_labels: Tensor | None
+    history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    snapshots: list[tuple[int, Tensor]] = field(default_factory=list)  # (step, samples)
+    step: int = 0  # generator steps done
+    elapsed: float = 0.0  # training seconds so far, over all sessions of this run
+    interrupted: bool = False
+    out: Path | None = None
+    threads: int | None = None  # CPU threads of the last training session (ganlib.speed)
+
+    @property
+    def device(self) -> torch.device:
+        return self.G.device
+
+    def last(self, key: str) -> float:
+        values = self.history[key]
+        return values[-1] if values else math.nan
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA, then Apple's MPS, then the CPU, unless `name` says otherwise."""
+    if name != "auto":
+        if name.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("device='cuda' but no CUDA GPU is visible; use device='cpu'")
+        if name == "mps" and not torch.backends.mps.is_available():
+            raise ValueError("device='mps' but Apple's MPS is not available; use device='cpu'")
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def place_models(config: TrainConfig, G: Generator, critic: nn.Module, device: torch.device
+                 ) -> tuple[Generator, nn.Module]:
+    """Move both nets to `device`, with the speed tricks of `ganlib.speed` unless turned off."""
+    G, critic = G.to(device), critic.to(device)
+    return speed.apply(G, critic, device) if config.fast else (G, critic)
+
+
+def make_optimizer(config: TrainConfig, params, lr: float, device: torch.device
+                   ) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    fast = speed.optimizer_options(device) if config.fast else {}
+    return torch.optim.Adam(params, lr=lr, betas=config.betas, **fast)
+
+
+def check_data(config: TrainConfig, data) -> None:
+    """Refuse data the config cannot train on, before any work starts."""
+    if not getattr(data, "is_toy", False) and config.batch_size > len(data):
+        raise ValueError(f"batch_size {config.batch_size} is larger than the data set "
+                         f"({len(data)} samples); use batch_size <= {len(data)}")
+    if config.model == "cwgan-gp" and getattr(data, "labels", None) is None:
+        raise ValueError(f"cwgan-gp needs labels, and {config.data!r} has none; "
+                         "use a labelled set such as digits5k")
+
+
+def make_run(config: TrainConfig, data) -> Run:
+    """Build models, optimizers and the random source for `config` on `data` (seeded)."""
+    check_data(config, data)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)  # the models' initial weights
+    n_classes = data.n_classes if config.model == "cwgan-gp" else None
+    G, critic = place_models(config, *build_models(config, tuple(data.shape), n_classes), device)
+    rng = torch.Generator().manual_seed(config.seed)
+    fixed_z = torch.randn(config.n_fixed, G.z_dim, generator=rng)
+    fixed_labels = G.default_labels(config.n_fixed) if G.n_classes else None
+    return Run(config, G, critic, make_optimizer(config, G.parameters(), config.lr_g, device),
+               make_optimizer(config, critic.parameters(), config.lr_d, device), rng, fixed_z,
+               fixed_labels)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading a run back (ganlib.outputs writes it)
+# ----------------------------------------------------------------------------------------------
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The saved state of a run folder (or checkpoint file), as plain tensors and values."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}; train first, e.g. "
+                                f"`python -m ganlib train --out {path.parent}`")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}; retrain it")
+    return state
+
+
+def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
+    """Rebuild a Run from a checkpoint, on the device `config` (or the saved config) asks for.
+
+    `config` may change the budget (steps/seconds) and bookkeeping, not the models.
+    """
+    state = read_checkpoint(path)
+    saved = TrainConfig.from_dict(state["config"])
+    config = saved if config is None else config
+    for name in ("model", "arch", "width", "z_dim", "critic_norm", "size", "resnet", "data"):
+        if getattr(config, name) != getattr(saved, name):
+            raise ValueError(f"cannot resume: the checkpoint was trained with {name}="
+                             f"{getattr(saved, name)!r} but now {name}={getattr(config, name)!r};"
+                             " use the same setting or a new --out folder")
+    device = pick_device(config.device)
+    G, critic = build_models(saved, tuple(state["data"]["shape"]), state["data"]["n_classes"])
+    G.load_state_dict(state["G"])
+    critic.load_state_dict(state["critic"])
+    G, critic = place_models(config, G, critic, device)  # the same form as a fresh run
+    opt_g = make_optimizer(config, G.parameters(), config.lr_g, device)
+    opt_c = make_optimizer(config, critic.parameters(), config.lr_d, device)
+    opt_g.load_state_dict(state["opt_g"])
+    opt_c.load_state_dict(state["opt_c"])
+    rng = torch.Generator()
+    rng.set_state(state["rng"])
+    return Run(config, G, critic, opt_g, opt_c, rng, state["fixed_z"], state["fixed_labels"],
+               state["history"], list(state["snapshots"]), state["step"], state["elapsed"])
+
+
+def load_generator(folder: str | Path) -> Generator:
+    """The trained generator of a run folder (or checkpoint file), on CPU, in eval mode.
+
+    `G.sample(n, labels=None)` then gives (n, C, H, W) images in [-1, 1] or (n, 2) points.
+    """
+    state = read_checkpoint(folder)
+    config = TrainConfig.from_dict(state["config"])
+    G, _ = build_models(config, tuple(state["data"]["shape"]), state["data"]["n_classes"])
+    G.load_state_dict(state["G"])
+    return G.eval()
+
+
+class Hook:
+    """Something that watches training: `ganlib.train` calls `start` before the first step,
+    `step` after every step (return True to stop training) and `end` after the last one, also
+    when training was interrupted or failed."""
+
+    def start(self, run: Run) -> None:
+        pass
+
+    def step(self, run: Run) -> bool | None:
+        return None
+
+    def end(self, run: Run) -> None:
+        pass
