@@ -5,8 +5,9 @@ nothing executed) in the git-ignored tests/output/browser/.lab/; a private Jupyt
 to Debian's Chromium driven by Playwright (tests/browser_support.py). Each test runs all cells,
 drags a slider with the mouse, waits for the widget's image to be redrawn and saves screenshots
 in tests/output/browser/: the widget before and after the drag, and the page after it.
-Run alone with `pytest -m browser`. Needs /usr/bin/chromium: without it the test fails (never
-skips) and says how to install it.
+Run alone with `pytest -m browser`. Needs Debian's /usr/bin/chromium or the browser that
+GANLIB_CHROMIUM names: without one the tests are skipped with one line saying how to enable them,
+except where CI is set (CI=true), where they fail with that line, so CI never skips them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, INSTALL_HINT, Notebook, chromium, jupyter_lab
+from browser_support import Notebook, chromium, in_ci, jupyter_lab, missing_chromium
 
 from ganlib.course import notebooks_dir
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+MISSING = missing_chromium()
+if MISSING and not in_ci():  # one line for the whole module; under CI each test fails instead
+    pytest.skip(MISSING, allow_module_level=True)
 
 OUT = Path(__file__).parent / "output" / "browser"
 NOTEBOOKS = ("03_dcgan", "04_wgan_clipping")
@@ -55,9 +58,8 @@ def lab_browser():
     """
     with contextlib.ExitStack() as stack:
         try:
-            if not CHROMIUM.exists():
-                raise RuntimeError(f"the browser test needs Debian's Chromium at {CHROMIUM}: "
-                                   f"{INSTALL_HINT}")
+            if MISSING:  # only under CI: elsewhere the module was skipped
+                raise RuntimeError(f"{MISSING} (CI is set, so the browser tests must run)")
             shutil.rmtree(OUT, ignore_errors=True)
             OUT.mkdir(parents=True)
             root = prepare(OUT)
@@ -116,11 +118,16 @@ def check_clip_panel(browser, lab, name: str, shots: Path) -> None:
         panel.screenshot(path=shots / f"{name}_critic_panel.png")
 
 
+@pytest.mark.browser
+@pytest.mark.timeout(300)
 def test_dcgan_latent_walk_slider_redraws_in_jupyterlab(lab_browser):
     lab, browser = ready(lab_browser)
     check_latent_walk(browser, lab, "03_dcgan", OUT)
 
 
+@pytest.mark.browser
+@pytest.mark.timeout(300)
 def test_wgan_clip_slider_retrains_and_redraws_in_jupyterlab(lab_browser):
     lab, browser = ready(lab_browser)
     check_clip_panel(browser, lab, "04_wgan_clipping", OUT)
+

@@ -1,0 +1,30 @@
+"""Every lesson at its full budget, with its claims checked: the course's own proof.
+
+Each test executes one course notebook with papermill at the budget its parameters cell sets (no
+smoke), with the seed from GANLIB_LESSON_SEED (default 0) where the notebook declares `seed`,
+and fails with the claim that did not hold. Slow (minutes each): marked `lessons`, so
+`pytest -m "not lessons"` is the quick local run. Executed copies land in build/lessons/.
+"""
+
+import os
+
+import pytest
+
+from ganlib.course import course_notebooks, repo_root, run_course
+
+SEED = int(os.environ.get("GANLIB_LESSON_SEED", "0"))
+OUT = repo_root() / "build" / "lessons"
+
+
+@pytest.mark.lessons
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("book", course_notebooks(), ids=lambda book: book.stem)
+def test_lesson_claims_hold_at_full_budget(book):
+    [result] = run_course(only=book.stem, out=OUT, seed=SEED, log=lambda *a, **k: None)
+    if not result["ok"]:
+        held = "".join(f"\n  {'pass' if c['holds'] else 'FAIL'}  {c['statement']}"
+                       for c in result["claims"])
+        pytest.fail(f"{book.stem} (seed {SEED}, {result['seconds']:.0f} s): {result['error']}"
+                    f"\nclaims so far:{held or ' none'}\nexecuted notebook: "
+                    f"{OUT / book.name}", pytrace=False)
+    assert result["claims"], f"{book.stem} states no lesson claim (ganlib.course.claim)"
