@@ -2,10 +2,12 @@
 
 Plain functions, not classes, so a notebook can write a loss inline, compare it with the one
 here using `torch.testing.assert_close`, and a test can check it against a known answer.
+`generator_loss_curves` draws the two generator losses and their slopes for 02_bce_gan.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,6 +45,36 @@ def g_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
     Same fixed point as the minimax loss but steep exactly where the minimax one is flat.
     """
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def generator_loss_curves(logits) -> dict[str, np.ndarray]:
+    """Each generator loss, and its gradient with respect to the logit, for every logit.
+
+    Taught in 02_bce_gan. Computed with the two functions above and autograd, one fake sample
+    at a time, so the curves are the library's losses and not a re-derivation. With
+    D = sigmoid(l): the minimax loss log(1 - D) has slope -D (vanishing where D rejects the
+    fake, D → 0) and the non-saturating loss -log D has slope -(1 - D) (close to -1 there).
+
+    Args:
+        logits: (T,) discriminator logits l of fake samples.
+    Returns:
+        {"logit", "d_fake" (= sigmoid(l)), "minimax", "nonsaturating", "grad_minimax",
+        "grad_nonsaturating"}: (T,) arrays.
+    """
+    logits = torch.as_tensor(logits, dtype=torch.float64).reshape(-1)
+    out: dict[str, list[float]] = {k: [] for k in ("minimax", "nonsaturating", "grad_minimax",
+                                                   "grad_nonsaturating")}
+    for value in logits:
+        for name, fn in (("minimax", g_loss_minimax), ("nonsaturating", g_loss_nonsaturating)):
+            l = value.clone().reshape(1).requires_grad_(True)  # one fake sample's logit
+            loss = fn(l)
+            (grad,) = torch.autograd.grad(loss, l)
+            out[name].append(loss.item())
+            out[f"grad_{name}"].append(grad.item())
+    result = {k: np.array(v) for k, v in out.items()}
+    result["logit"] = logits.numpy()
+    result["d_fake"] = torch.sigmoid(logits).numpy()
+    return result
 
 
 def critic_loss_wasserstein(real_scores: Tensor, fake_scores: Tensor) -> Tensor:

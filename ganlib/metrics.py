@@ -3,7 +3,8 @@
 Every function here is pure (tensors in, a float or a dict of plain Python numbers out) so that
 notebooks can print, plot and assert on them, and tests can check them against known answers.
 
-- Toy data (ring8, grid25): `mode_coverage` / `toy_metrics`, the VEEGAN / PacGAN protocol.
+- Toy data (ring8, grid25): `mode_coverage` / `toy_metrics`, the VEEGAN / PacGAN protocol, and
+  `CoverageRecorder`, a training callback that keeps them over training.
 - Digits: `class_stats`, `frechet_distance`, `label_accuracy`, `image_metrics`, all computed with
   the digit judge of `ganlib.judge` (a small CNN trained offline on real digits).
 """
@@ -22,6 +23,7 @@ from torch import Tensor
 __all__ = [
     "mode_coverage",
     "toy_metrics",
+    "CoverageRecorder",
     "frechet_distance",
     "class_stats",
     "label_accuracy",
@@ -117,6 +119,59 @@ def toy_metrics(G: Any, data: Any, n: int = 2500, generator: torch.Generator | N
             f"{tuple(points.shape)}; use image_metrics for image generators."
         )
     return mode_coverage(points, data.modes, data.sigma)
+
+
+class CoverageRecorder:
+    """A `ganlib.train` callback that scores a 2-D generator every `every` steps.
+
+    Taught in 01_mode_collapse. Each record draws `n` points from a fresh generator seeded with
+    `seed` (the same noise every time, so changes come from G, not from sampling) and keeps
+    `mode_coverage` (modes captured, high quality, reverse KL) and the points, for scatter plots
+    over time (`ganlib.plotting.coverage_figure`, `coverage_strip`). It never stops training
+    (returns None).
+
+        rec = CoverageRecorder(data, every=50)
+        run = ganlib.train(config, data, callback=rec)
+        rec.steps, rec.modes_captured          # the modes-captured curve
+    """
+
+    def __init__(self, data: Any, every: int = 50, n: int = 2500, seed: int = 0,
+                 keep_points: bool = True):
+        if every < 1 or n < 1:
+            raise ValueError(f"every and n must be >= 1, got every={every}, n={n}")
+        self.data, self.every, self.n, self.seed = data, every, n, seed
+        self.keep_points = keep_points
+        self.steps: list[int] = []
+        self.modes_captured: list[int] = []
+        self.high_quality: list[float] = []
+        self.reverse_kl: list[float] = []
+        self.points: list[tuple[int, Tensor]] = []  # (step, (n, 2) samples)
+
+    def record(self, G: Any, step: int) -> dict:
+        """Score G now and append the numbers (also usable before training, at step 0)."""
+        generator = torch.Generator().manual_seed(self.seed)
+        points = G.sample(self.n, generator=generator)  # (n, 2)
+        m = mode_coverage(points, self.data.modes, self.data.sigma)
+        self.steps.append(int(step))
+        self.modes_captured.append(m["modes_captured"])
+        self.high_quality.append(m["high_quality"])
+        self.reverse_kl.append(m["reverse_kl"])
+        if self.keep_points:
+            self.points.append((int(step), points))
+        return m
+
+    def __call__(self, run: Any) -> None:
+        if run.step % self.every == 0:
+            self.record(run.G, run.step)
+        return None
+
+    def mean_modes(self, last: float = 0.5) -> float:
+        """Average modes captured over the last `last` share of the records (a steadier number
+        than the final value for a generator that hops between modes)."""
+        if not self.modes_captured:
+            raise ValueError("nothing recorded yet; pass the recorder as callback to train()")
+        k = max(1, math.ceil(last * len(self.modes_captured)))
+        return float(np.mean(self.modes_captured[-k:]))
 
 
 # ------------------------------------------------------------------------------------------------

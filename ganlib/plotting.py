@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,7 +17,13 @@ from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
 
-EXTRA_CODE = "plotting boilerplate: read it only if you are curious"
+from .data import load
+from .gradients import critic_weights, interpolate_grad_norms
+from .metrics import CoverageRecorder
+from .models import eval_mode
+
+if TYPE_CHECKING:
+    from .run import Run
 
 
 def close(fig: Figure) -> None:
@@ -106,6 +113,50 @@ def snapshots_strip(snapshots: list[tuple[int, Tensor]], n: int = 6,
     return fig
 
 
+def coverage_figure(recorders: dict[str, CoverageRecorder], n_modes: int,
+                    title: str | None = None) -> Figure:
+    """Modes captured (left) and the high-quality share (right) over training, one line per run.
+
+    Taught in 01_mode_collapse: a collapsing generator's curve stays low or jumps up and down
+    as it hops between modes; a generator that spreads out climbs to `n_modes` and stays there.
+    """
+    fig = Figure(figsize=(9, 3.2))
+    left, right = fig.subplots(1, 2)
+    for name, rec in recorders.items():
+        left.plot(rec.steps, rec.modes_captured, marker=".", label=name)
+        right.plot(rec.steps, [100 * h for h in rec.high_quality], marker=".", label=name)
+    left.axhline(n_modes, color="gray", ls="--", lw=1)
+    left.set_ylim(0, n_modes + 1)
+    left.set_ylabel("modes captured")
+    right.set_ylim(0, 100)
+    right.set_ylabel("high-quality samples (%)")
+    for ax in (left, right):
+        ax.set_xlabel("generator step")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_strip(snapshots: list[tuple[int, Tensor]], recorder: CoverageRecorder,
+                   modes: Tensor, k: int = 6, size: float = 2.2) -> Figure:
+    """`k` evenly spaced fixed-noise scatters over training, each titled with its modes captured.
+
+    Taught in 01_mode_collapse. `snapshots` is a run's `(step, (n, 2) points)` list; a panel's
+    score is the recorder's at the same step (blank where it recorded nothing, e.g. step 0).
+    """
+    if not snapshots:
+        raise ValueError("no snapshots to draw; train for at least one step")
+    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(k, len(snapshots))).round()
+                    .astype(int))
+    picked = [snapshots[i] for i in idx]
+    score = dict(zip(recorder.steps, recorder.modes_captured, strict=True))
+    n_modes = len(modes)
+    labels = [f"{score[s]}/{n_modes} modes" if s in score else "" for s, _ in picked]
+    return snapshots_strip(picked, n=len(picked), modes=modes, size=size, values=labels)
+
+
 def smooth(values, window: int = 50) -> np.ndarray:
     """Moving average (NaNs ignored) so a noisy loss curve shows its trend."""
     v = np.asarray(values, dtype=float)
@@ -180,7 +231,7 @@ def show_gif(gif: bytes):
     return IPImage(data=gif, format="gif")
 
 
-def critic_landscape(critic, data=None, lim: float = 1.6, n: int = 120,
+def critic_landscape(critic, lim: float = 1.6, n: int = 120,
                      points: Tensor | None = None, real: Tensor | None = None,
                      title: str | None = None, ax=None) -> Figure:
     """The critic's value f(x) over the plane (2-D toys), with real and generated points.
@@ -195,11 +246,8 @@ def critic_landscape(critic, data=None, lim: float = 1.6, n: int = 120,
     xs = torch.linspace(-lim, lim, n)
     grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
     device = next(critic.parameters()).device
-    was_training = critic.training
-    critic.eval()
-    with torch.no_grad():
+    with eval_mode(critic):
         values = critic(grid.to(device)).float().cpu().reshape(n, n).numpy()
-    critic.train(was_training)
     im = ax.contourf(xs.numpy(), xs.numpy(), values, levels=20, cmap="viridis")
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label="critic value f(x)")
     if real is not None:
@@ -238,6 +286,79 @@ def histogram(values, bins: int = 60, title: str | None = None, xlabel: str | No
     return fig if fig is not None else ax.figure
 
 
+def critic_panel_figure(run: Run, title: str | None = None) -> Figure:
+    """Landscape | Wasserstein estimate | weights at ±c (clip) or gradient norms (penalty).
+
+    Taught in 04_wgan_clipping and 05_wgan_gp: the picture `ganlib.widgets.CriticPanel` redraws
+    each time its sliders retrain a quick toy WGAN.
+    """
+    cfg = run.config
+    data = load(cfg.data)
+    fig = Figure(figsize=(13, 3.6))
+    a1, a2, a3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
+    lim = float(data.modes.abs().max()) * 1.6
+    real, _ = data.sample(400, generator=torch.Generator().manual_seed(0))
+    critic_landscape(run.critic, lim=lim, points=run.G.sample(400), real=real, ax=a1,
+                     title="critic value f(x)")
+    loss_curves(run.history, keys=("wasserstein",), window=25, ax=a2,
+                title="Wasserstein estimate E[f(real)] - E[f(fake)]")
+    if cfg.clip_value is not None:
+        c = cfg.clip_value
+        at = run.history["w_at_clip"][-1]
+        histogram(critic_weights(run.critic), ax=a3, marks=(-c, c),
+                  title=f"critic weights ({at:.0%} at ±c)", xlabel="weight")
+    else:
+        norms = interpolate_grad_norms(run)
+        histogram(norms, ax=a3, marks=(1.0,), xlabel="‖∇f(x̂)‖",
+                  title=f"gradient norms at interpolates (mean {norms.mean():.2f})")
+    knobs = (f"clip c={cfg.clip_value:g}" if cfg.clip_value is not None
+             else f"λ={cfg.gp_lambda:g}")
+    fig.suptitle(title or f"{knobs}, n_critic={cfg.n_critic}, {run.step} steps on {cfg.data}")
+    fig.tight_layout()
+    return fig
+
+
+def sweep_figure(values: list[float], results: list[dict], keys: tuple[str, ...],
+                 samples: list[Tensor] | None = None, modes: Tensor | None = None,
+                 knob: str = "clip value c", title: str | None = None,
+                 log_keys: tuple[str, ...] = ()) -> Figure:
+    """A knob sweep at a glance: each run's samples on top, each metric against the knob below.
+
+    Taught in 04_wgan_clipping (the clip value) and usable for 05's λ. `results[i][key]` is
+    the metric `key` of the run with knob value `values[i]`; the knob axis is logarithmic, and
+    so is the value axis of the metrics named in `log_keys` (those spanning decades).
+    """
+    if len(values) != len(results) or (samples is not None and len(samples) != len(values)):
+        raise ValueError(f"need one result (and one sample set) per knob value: got "
+                         f"{len(values)} values, {len(results)} results"
+                         + ("" if samples is None else f", {len(samples)} sample sets"))
+    missing = [k for k in keys if any(k not in r for r in results)]
+    if missing:
+        raise ValueError(f"the results lack the keys {missing}; each dict needs {list(keys)}")
+    n = len(values)
+    fig = Figure(figsize=(max(2.0 * n, 3.2 * len(keys)), 5.6 if samples is not None else 3.0),
+                 layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.1]) if samples is not None else (
+        None, fig)
+    if samples is not None:
+        for ax, v, x in zip(np.atleast_1d(top.subplots(1, n)), values, samples, strict=True):
+            _draw(ax, x, modes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{knob.split()[-1]}={v:g}", fontsize=9)
+    for ax, key in zip(np.atleast_1d(bottom.subplots(1, len(keys))), keys, strict=True):
+        ax.plot(values, [float(r[key]) for r in results], "o-")
+        ax.set_xscale("log")
+        if key in log_keys:
+            ax.set_yscale("log")
+        ax.set_xlabel(knob)
+        ax.set_title(key, fontsize=10)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def class_rows_figure(images: Tensor, row_names: list[str] | None = None,
                       col_names: list[str] | None = None, title: str | None = None,
                       cell: float = 0.55) -> Figure:
@@ -266,4 +387,82 @@ def class_rows_figure(images: Tensor, row_names: list[str] | None = None,
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def generator_field(critic, fake: Tensor, loss: str = "bce", lim: float = 1.6,
+                    n: int = 60) -> dict:
+    """What G sees at one moment of training: the critic's value over the plane and, at each
+    fake point, the direction the generator's loss pushes it (2-D toys).
+
+    Taught in 01_mode_collapse (GAN Lab's picture, Kahng et al. 2018). For loss='bce' the value
+    is D(x) = sigmoid(logit) and G's loss is the non-saturating -log D(G(z)); for
+    loss='wasserstein' the value is the raw score f(x) and G's loss is -f(G(z)). The arrows are
+    minus the gradient of G's loss with respect to each fake point: the pull G's weights follow.
+
+    Args:
+        critic: the discriminator or critic, (N, 2) -> (N,) scores.
+        fake: (M, 2) generated points.
+        loss: 'bce' or 'wasserstein'.
+        lim, n: the value is computed on an n x n grid over [-lim, lim]².
+    Returns:
+        {"xs": (n,), "value": (n, n), "fake": (M, 2), "pull": (M, 2)} numpy arrays, with
+        "pull_norm" (the mean ‖pull‖) and "label" ('D(x)' or 'f(x)').
+    """
+    if loss not in ("bce", "wasserstein"):
+        raise ValueError(f"loss must be 'bce' or 'wasserstein', got {loss!r}")
+    device = next(critic.parameters()).device
+    xs = torch.linspace(-lim, lim, n)
+    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
+    with torch.no_grad():
+        scores = critic(grid.to(device)).float().cpu()
+    value = torch.sigmoid(scores) if loss == "bce" else scores
+    x = fake.detach().float().to(device).requires_grad_(True)  # (M, 2)
+    s = critic(x)  # (M,)
+    # per-point losses summed, so each point's gradient is its own loss's gradient
+    g_loss = torch.nn.functional.softplus(-s).sum() if loss == "bce" else -s.sum()
+    (grad,) = torch.autograd.grad(g_loss, x)
+    pull = -grad.cpu()  # (M, 2): downhill on G's loss
+    return {"xs": xs.numpy(), "value": value.reshape(n, n).numpy(),
+            "fake": fake.detach().float().cpu().numpy(), "pull": pull.numpy(),
+            "pull_norm": float(pull.norm(dim=1).mean()),
+            "label": "D(x)" if loss == "bce" else "f(x)"}
+
+
+def generator_field_figure(fields: dict[str, list[tuple[int, dict]]],
+                           modes: Tensor | None = None, arrows: int = 60,
+                           size: float = 2.8) -> Figure:
+    """GAN Lab's picture: one row per model, one column per moment of training.
+
+    Taught in 01_mode_collapse. Each panel is the discriminator's D(x) (or the critic's f(x))
+    over the plane, the fake points, and arrows at `arrows` of them showing where G's loss
+    pulls them; the title gives the mean pull. `fields[name]` is a list of
+    `(step, generator_field(...))`, the same number of moments for every model.
+    """
+    if not fields or any(not moments for moments in fields.values()):
+        raise ValueError("fields needs at least one model with at least one recorded moment; "
+                         "record generator_field(...) during training first")
+    n_cols = max(len(moments) for moments in fields.values())
+    fig = Figure(figsize=(size * n_cols + 0.6, size * len(fields)), layout="constrained")
+    axes = np.array(fig.subplots(len(fields), n_cols, squeeze=False))
+    for row, (name, moments) in zip(axes, fields.items(), strict=True):
+        for ax, (step, f) in zip(row, moments, strict=False):
+            xs, value = f["xs"], f["value"]
+            im = ax.contourf(xs, xs, value, levels=20, cmap="PiYG")
+            pick = np.linspace(0, len(f["fake"]) - 1, min(arrows, len(f["fake"]))).astype(int)
+            ax.scatter(f["fake"][:, 0], f["fake"][:, 1], s=3, color="black", alpha=0.6)
+            ax.quiver(f["fake"][pick, 0], f["fake"][pick, 1], f["pull"][pick, 0],
+                      f["pull"][pick, 1], color="tab:blue", width=0.006)
+            if modes is not None:
+                m = modes.cpu().numpy()
+                ax.scatter(m[:, 0], m[:, 1], s=30, marker="x", color="tab:red")
+            ax.set_xlim(xs[0], xs[-1])
+            ax.set_ylim(xs[0], xs[-1])
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{name}, step {step}\nmean pull {f['pull_norm']:.2g}", fontsize=9)
+        fig.colorbar(im, ax=list(row), shrink=0.8, label=moments[-1][1]["label"])
+        for ax in row[len(moments):]:
+            ax.axis("off")
     return fig

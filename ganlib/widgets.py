@@ -3,6 +3,7 @@
 Observers (not `interact`) so an error in a callback is loud; `widgets.Image` (PNG bytes) rather
 than `Output` + `plt.show()` so the picture redraws in JupyterLab, nbval and papermill alike;
 `continuous_update=False` on every slider that retrains, so a drag trains once, on release.
+`quick_toy_wgan` is the seconds-long training run behind `CriticPanel`'s sliders.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import torch
 from PIL import Image
 
 from . import plotting
-from .critic_panel import critic_panel_figure, quick_toy_wgan
+from .config import preset
+from .data import load
 from .latent import interpolate, noise_from_seed
+from .run import Run
+from .train import train
 
 
 def _png(array) -> bytes:
@@ -89,6 +93,22 @@ class LatentWalk(widgets.VBox):
         self.image.value = self.render()
 
 
+def quick_toy_wgan(clip_value: float | None = 0.01, gp_lambda: float = 0.0, n_critic: int = 5,
+                   data: str = "ring8", steps: int = 300, width: int = 64, seed: int = 0,
+                   **overrides) -> Run:
+    """A small WGAN on a 2-D toy, clipped (clip_value) or penalised (gp_lambda), in seconds.
+
+    Taught in 04_wgan_clipping and 05_wgan_gp, where `CriticPanel` retrains one per slider move.
+    """
+    if clip_value is not None and gp_lambda > 0:
+        base = preset("wgan-gp", data)
+    else:
+        base = preset("wgan" if clip_value is not None else "wgan-gp", data)
+    config = base.replace(clip_value=clip_value, gp_lambda=gp_lambda, n_critic=n_critic,
+                          steps=steps, width=width, seed=seed, device="cpu", **overrides)
+    return train(config, load(data), progress=False)
+
+
 class CriticPanel(widgets.VBox):
     """Sliders that retrain a quick toy WGAN and redraw its critic. Taught in 04 and 05.
 
@@ -120,7 +140,7 @@ class CriticPanel(widgets.VBox):
         super().__init__([widgets.HBox([self.value, self.n_critic]), self.status, self.image])
 
     def train(self):
-        """Retrain with the sliders' values (pure: a tests can call quick_toy_wgan directly)."""
+        """Retrain with the sliders' values (tests can call quick_toy_wgan directly)."""
         if self.knob == "clip":
             return quick_toy_wgan(clip_value=self.value.value, n_critic=self.n_critic.value,
                                   data=self.data, steps=self.steps, seed=self.seed)
@@ -131,9 +151,42 @@ class CriticPanel(widgets.VBox):
     def update(self, change=None) -> None:
         self.status.value = "training..."
         self.run = self.train()
-        fig = critic_panel_figure(self.run)
+        fig = plotting.critic_panel_figure(self.run)
         self.image.value = plotting.fig_to_png(fig, dpi=70)
         plotting.close(fig)
         w = self.run.last("wasserstein")
         self.status.value = (f"{self.run.step} steps in {self.run.elapsed:.1f} s; "
                              f"Wasserstein estimate {w:.3f}")
+
+
+class TrainingMoments(widgets.VBox):
+    """A slider over recorded moments of training that redraws GAN Lab's picture.
+
+    Taught in 01_mode_collapse: `fields` is what `plotting.generator_field_figure` takes, one
+    `(step, generator_field(...))` list per model, recorded at the same steps; the slider picks
+    the moment and every model's panel at that step is drawn side by side.
+    """
+
+    def __init__(self, fields: dict[str, list[tuple[int, dict]]], modes=None, dpi: int = 70):
+        lengths = {len(moments) for moments in fields.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            raise ValueError("every model needs the same number (>= 1) of recorded moments; "
+                             f"got {({k: len(v) for k, v in fields.items()})}")
+        self.fields, self.modes, self.dpi = fields, modes, dpi
+        self.steps = [step for step, _ in next(iter(fields.values()))]
+        self.moment = widgets.SelectionSlider(options=self.steps, value=self.steps[0],
+                                              description="step")
+        self.image = widgets.Image(format="png", value=self.render())
+        self.moment.observe(self.update, names="value")
+        super().__init__([self.moment, self.image])
+
+    def render(self) -> bytes:
+        i = self.steps.index(self.moment.value)
+        fig = plotting.generator_field_figure(
+            {name: [moments[i]] for name, moments in self.fields.items()}, self.modes)
+        png = plotting.fig_to_png(fig, dpi=self.dpi)
+        plotting.close(fig)
+        return png
+
+    def update(self, change=None) -> None:
+        self.image.value = self.render()

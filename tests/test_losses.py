@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -97,3 +98,16 @@ def test_clip_weights():
     assert (layer.weight.abs() == 0.01).float().mean() > 0.9
     with pytest.raises(ValueError, match="clip_value"):
         losses.clip_weights(layer, 0.0)
+
+
+def test_generator_loss_curves_match_closed_forms():
+    logits = np.linspace(-8, 8, 33)
+    c = losses.generator_loss_curves(logits)
+    d = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(c["d_fake"], d)
+    np.testing.assert_allclose(c["minimax"], np.log(1 - d), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(c["nonsaturating"], -np.log(d), rtol=1e-9)
+    np.testing.assert_allclose(c["grad_minimax"], -d, atol=1e-12)
+    np.testing.assert_allclose(c["grad_nonsaturating"], -(1 - d), atol=1e-12)
+    # where D confidently rejects fakes (D(G(z)) ≈ 0.0003) the minimax slope has vanished
+    assert abs(c["grad_minimax"][0]) < 1e-3 < 0.99 < abs(c["grad_nonsaturating"][0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from ganlib.data import load
 from ganlib.judge import train_judge
 from ganlib.metrics import (
+    CoverageRecorder,
     class_stats,
     frechet_distance,
     image_metrics,
@@ -118,6 +120,50 @@ def test_toy_metrics_rejects_image_generators():
 
     with pytest.raises(ValueError, match="image_metrics"):
         toy_metrics(ImageG(None), load("ring8"), n=10)
+
+
+# --- coverage over training -----------------------------------------------------------------------
+
+
+class Ring8Generator:
+    """A stand-in G that puts its points exactly on the first `k` modes of ring8."""
+
+    def __init__(self, modes, k):
+        self.modes, self.k = modes, k
+
+    def sample(self, n, generator=None):
+        idx = torch.randint(self.k, (n,), generator=generator)
+        return self.modes[idx].clone()
+
+
+def test_coverage_recorder_records_every_k_steps():
+    data = load("ring8")
+    rec = CoverageRecorder(data, every=10, n=400)
+    for step in range(1, 31):
+        run = SimpleNamespace(step=step, G=Ring8Generator(data.modes, 3 if step < 20 else 8))
+        assert rec(run) is None  # never stops training
+    assert rec.steps == [10, 20, 30]
+    assert rec.modes_captured == [3, 8, 8]
+    assert rec.high_quality == [1.0, 1.0, 1.0]
+    assert rec.reverse_kl[0] == pytest.approx(math.log(8 / 3), abs=0.05)
+    assert [s for s, _ in rec.points] == [10, 20, 30]
+    assert rec.points[0][1].shape == (400, 2)
+    assert rec.mean_modes(last=1.0) == pytest.approx(19 / 3)
+    assert rec.mean_modes(last=0.5) == 8.0
+
+
+def test_coverage_recorder_same_noise_every_record():
+    data = load("ring8")
+    rec = CoverageRecorder(data, every=1, n=50, keep_points=False)
+    G = Ring8Generator(data.modes, 8)
+    first = rec.record(G, 0)
+    second = rec.record(G, 1)
+    assert first["counts"] == second["counts"]  # same seeded noise, same G: same numbers
+    assert rec.points == []  # keep_points=False
+    with pytest.raises(ValueError, match="nothing recorded"):
+        CoverageRecorder(data).mean_modes()
+    with pytest.raises(ValueError, match="every"):
+        CoverageRecorder(data, every=0)
 
 
 # --- Fréchet distance -----------------------------------------------------------------------------

@@ -1,7 +1,14 @@
+"""ganlib.plotting: what each figure draws (titles, lines, panels), checked on tiny inputs."""
+
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 import torch
 
 from ganlib import plotting
+from ganlib.data import load
+from ganlib.metrics import CoverageRecorder
 
 
 def test_class_rows_figure_labels_one_row_per_class():
@@ -30,3 +37,102 @@ def test_snapshots_gif_and_strip_take_a_row_length():
     assert wide.n_frames == 2
     fig = plotting.snapshots_strip(snaps, nrow=10)
     assert fig.axes[0].images[0].get_array().shape[:2] == (2 + 3 * 34, 2 + 10 * 34)
+
+
+def test_coverage_figure_and_strip():
+    data = load("ring8")
+    rec = CoverageRecorder(data, every=10, n=200)
+
+    def on_four_modes(n, generator=None):  # a G whose points sit exactly on 4 of the 8 modes
+        return data.modes[torch.randint(4, (n,), generator=generator)].clone()
+
+    G = SimpleNamespace(sample=on_four_modes)
+    snapshots = []
+    for step in range(0, 31, 10):
+        if step:
+            rec(SimpleNamespace(step=step, G=G))
+        snapshots.append((step, G.sample(64, generator=torch.Generator().manual_seed(step))))
+    fig = plotting.coverage_figure({"toy": rec}, n_modes=8, title="t")
+    left, right = fig.axes
+    assert list(left.lines[0].get_ydata()) == [4, 4, 4]
+    assert list(right.lines[0].get_ydata()) == [100.0, 100.0, 100.0]
+    strip = plotting.coverage_strip(snapshots, rec, data.modes, k=3)
+    titles = [ax.get_title() for ax in strip.axes]
+    assert titles[0] == "step 0\n"  # nothing recorded at step 0
+    assert titles[-1] == "step 30\n4/8 modes"
+    assert len(strip.axes) == 3
+    with pytest.raises(ValueError, match="no snapshots"):
+        plotting.coverage_strip([], rec, data.modes)
+
+
+def test_sweep_figure_draws_samples_and_one_panel_per_metric():
+    values = [0.001, 0.01, 0.1]
+    results = [{"modes_captured": k, "w1": 1.0 / (k + 1)} for k in (0, 6, 4)]
+    samples = [torch.randn(50, 2) for _ in values]
+    modes = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    fig = plotting.sweep_figure(values, results, ("modes_captured", "w1"), samples, modes)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "c=0.01" in titles and "modes_captured" in titles and "w1" in titles
+    assert len(fig.axes) == 3 + 2
+    assert plotting.fig_to_png(fig)[:4] == b"\x89PNG"
+    assert len(plotting.sweep_figure(values, results, ("w1",)).axes) == 1  # metrics only
+    log_fig = plotting.sweep_figure(values, results, ("w1",), log_keys=("w1",))
+    assert log_fig.axes[0].get_yscale() == "log"
+    with pytest.raises(ValueError, match="lack the keys"):
+        plotting.sweep_figure(values, results, ("reverse_kl",))
+    with pytest.raises(ValueError, match="one result"):
+        plotting.sweep_figure(values[:2], results, ("w1",))
+
+
+def test_critic_landscape_draws_f_over_the_plane():
+    critic = torch.nn.Linear(2, 1)  # f(x) = x_0: rises from left to right
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        critic.bias.zero_()
+    fig = plotting.critic_landscape(critic, 2.0, n=11, real=torch.zeros(3, 2), title="f")
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_title() == "f"  # second argument: lim
+    levels = ax.collections[0].levels  # the filled contour's levels span f's range
+    assert levels[0] <= -2.0 and levels[-1] >= 2.0
+    assert critic.training  # put back in training mode after drawing
+
+
+def _linear_critic(w: tuple[float, float], b: float = 0.0) -> torch.nn.Module:
+    critic = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([w]))
+        critic.bias.fill_(b)
+    return torch.nn.Sequential(critic, torch.nn.Flatten(0))  # (N, 2) -> (N,)
+
+
+def test_generator_field_pulls_fakes_uphill_on_the_critic():
+    critic = _linear_critic((2.0, -1.0))  # f(x) = 2 x0 - x1
+    fake = torch.tensor([[0.0, 0.0], [1.0, 1.0], [-5.0, 3.0]])
+    wgan = plotting.generator_field(critic, fake, loss="wasserstein", lim=1.0, n=5)
+    # G's loss -f: the pull is +∇f = (2, -1) at every point, whatever its score
+    np.testing.assert_allclose(wgan["pull"], [[2.0, -1.0]] * 3, rtol=1e-6)
+    assert wgan["pull_norm"] == pytest.approx(5 ** 0.5)
+    assert wgan["value"].shape == (5, 5) and wgan["value"][0, -1] == pytest.approx(2.0 + 1.0)
+    bce = plotting.generator_field(critic, fake, loss="bce", lim=1.0, n=5)
+    # -log sigmoid(l): the pull is (1 - D) ∇l, so a point D already calls real is barely pulled
+    d = torch.sigmoid(torch.tensor([0.0, 1.0, -13.0])).numpy()
+    np.testing.assert_allclose(bce["pull"], (1 - d)[:, None] * np.array([[2.0, -1.0]]),
+                               rtol=1e-5)
+    assert 0 < bce["value"].min() and bce["value"].max() < 1 and bce["label"] == "D(x)"
+    with pytest.raises(ValueError, match="'bce' or 'wasserstein'"):
+        plotting.generator_field(critic, fake, loss="minimax")
+
+
+def test_generator_field_figure_draws_a_panel_per_model_and_moment():
+    critic = _linear_critic((1.0, 0.0))
+    fake = torch.randn(20, 2, generator=torch.Generator().manual_seed(0))
+    fields = {name: [(step, plotting.generator_field(critic, fake, loss, n=8))
+                     for step in (0, 10, 20)]
+              for name, loss in (("BCE GAN", "bce"), ("WGAN-GP", "wasserstein"))}
+    fig = plotting.generator_field_figure(fields, modes=torch.zeros(1, 2), arrows=5)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 6 and panels[4].get_title().startswith("WGAN-GP, step 10")
+    assert len(panels[0].collections[-2].get_offsets()) == 5  # the arrows' quiver
+    assert plotting.fig_to_png(fig)[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="at least one recorded moment"):
+        plotting.generator_field_figure({"BCE GAN": []})
