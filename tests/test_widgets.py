@@ -26,6 +26,21 @@ def test_latent_walk_widget_redraws_on_slider():
     assert w.label is None
 
 
+def test_latent_walk_shows_exactly_walk_png():
+    # what 03_dcgan promises a student: the widget's picture is the pure function's, for the
+    # seeds, t and path the controls show
+    G = DCGANGenerator(z_dim=8, width=4)
+    w = LatentWalk(G, seed_a=3, seed_b=4, n=4)
+    assert w.image.value == walk_png(G, 3, 4, 0.0, "spherical", 4)
+    w.t.value = 0.5
+    assert w.image.value == walk_png(G, 3, 4, 0.5, "spherical", 4)
+    w.mode.value = "linear"
+    assert w.image.value == walk_png(G, 3, 4, 0.5, "linear", 4)
+    assert w.image.value != walk_png(G, 3, 4, 0.5, "spherical", 4)
+    w.seed_b.value = 5
+    assert w.image.value == walk_png(G, 3, 5, 0.5, "linear", 4)
+
+
 def test_conditional_walk_keeps_z_and_changes_class():
     G = ConditionalGenerator(z_dim=8, n_classes=10, width=4)
     w = LatentWalk(G, n=4, classes=list("abcdefghij"))
