@@ -224,8 +224,14 @@ _STATE_JS = """(path) => {
   const ctx = panel.sessionContext;
   const kernel = ctx.session && ctx.session.kernel;
   const ready = ctx.isReady && !!kernel && kernel.connectionStatus === 'connected';
-  const prompts = [...panel.content.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-      .map(p => p.textContent.trim());
+  // A cell whose source is collapsed (the worked solutions) shows no prompt: read its count
+  // from the cell's model instead.
+  const prompts = panel.content.widgets.filter(c => c.model.type === 'code').map(c => {
+    const dom = c.node.querySelector('.jp-InputPrompt');
+    const text = dom ? dom.textContent.trim() : '';
+    const n = c.model.executionCount;
+    return text === '[*]:' || !n ? text : `[${n}]:`;
+  });
   return {prompts, status: ready ? kernel.status : 'not ready',
           dialog: document.querySelector('.jp-Dialog') ? document.querySelector('.jp-Dialog')
               .innerText.slice(0, 300) : null};
