@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import distributed
 from .config import MODELS
 from .outputs import WriteFailed
 
@@ -35,7 +36,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--width", type=int, help="base width of G and the critic")
     p.add_argument("--size", type=int, choices=(32, 64), default=32, help="image side")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 gray, 3 RGB")
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--batch-size", type=int,
+                   help="samples per step; under torchrun per process (N processes: N x this)")
     p.add_argument("--lr", type=float, help="learning rate of both G and the critic")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -67,10 +69,19 @@ def cmd_train(args) -> int:
         overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
                     **overrides)
-    out = check_out_folder(args.out, replace=args.resume or args.overwrite)  # before any work
+    lead = distributed.rank() == 0  # under torchrun, rank 0 writes and reports
+    out = check_out_folder(args.out, args.resume or args.overwrite, probe=lead)  # before any work
     data = load(args.data, size=config.size, channels=config.channels)
+    if distributed.world_size() > 1 and lead:
+        n = distributed.world_size()
+        print(f"torchrun: {n} processes x batch {config.batch_size} = {n * config.batch_size} "
+              "samples per step")
     run = train(config, data, out=out, resume=args.resume, overwrite=args.overwrite)
+    distributed.leave()
+    if not lead:
+        return 128 + run.stopped_by if run.interrupted else 0
     where = f"{run.device.type}" + (f", {run.threads} thread(s)" if run.threads else "")
+    where += f" x {run.world} processes" if run.world > 1 else ""
     print(f"trained {run.step} generator steps in {run.elapsed:.1f} s ({where}) -> {out}/")
     if run.interrupted:  # saved; exit as a shell expects of a program stopped by this signal
         return 128 + run.stopped_by
@@ -163,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"error: {flag_names(str(e)) if args.command == 'train' else e}", file=sys.stderr)
+        if distributed.rank() == 0 or isinstance(e, RuntimeError):  # bad input: rank 0 says it
+            print(f"error: {flag_names(str(e)) if args.command == 'train' else e}",
+                  file=sys.stderr)
         return 2
     except WriteFailed as e:
         print(f"error: {e}", file=sys.stderr)

@@ -20,7 +20,8 @@ def evaluate_run(run, data, n: int = 2500, seed: int = 0) -> dict:
     """A flat dict of plain numbers about `run` on `data` (JSON-ready)."""
     g = torch.Generator().manual_seed(seed)
     out: dict = {"model": run.config.model, "data": run.config.data, "steps": run.step,
-                 "seconds": round(run.elapsed, 2)}
+                 "seconds": round(run.elapsed, 2),
+                 "world_size": run.world}  # processes that trained it together (torchrun)
     if getattr(data, "is_toy", False):
         m = metrics.toy_metrics(run.G, data, n=n, generator=g)
         out.update({k: m[k] for k in ("modes_captured", "n_modes", "high_quality",

@@ -92,8 +92,8 @@ def g_loss_wasserstein(fake_scores: Tensor) -> Tensor:
 
 
 def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, gp_lambda: float = 10.0,
-                     labels: Tensor | None = None, generator: torch.Generator | None = None
-                     ) -> tuple[Tensor, Tensor]:
+                     labels: Tensor | None = None, generator: torch.Generator | None = None,
+                     alpha: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """λ E[(‖∇f(x̂)‖₂ - 1)²] at x̂ = α·real + (1-α)·fake, α ~ U[0, 1] per sample.
 
     Taught in 05_wgan_gp (Gulrajani et al. 2017, Algorithm 1). The norm is taken per sample,
@@ -106,13 +106,16 @@ def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, gp_lambda: f
         gp_lambda: λ, the penalty weight (10 in the paper).
         labels: class labels passed to a conditional critic.
         generator: random source for α, for reproducible runs.
+        alpha: (N,) the α of each sample, when the caller draws them (drawn here if None).
     Returns:
         (penalty, grad_norms): the scalar λ·mean((‖g‖ - 1)²) and the (N,) per-sample norms.
     """
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} must match")
     n = real.shape[0]
-    alpha = torch.rand(n, generator=generator).to(real.device, real.dtype)
+    if alpha is None:
+        alpha = torch.rand(n, generator=generator)
+    alpha = alpha.to(real.device, real.dtype)
     alpha = alpha.view(n, *([1] * (real.dim() - 1)))  # one α per sample, broadcast over pixels
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat, labels) if labels is not None else critic(x_hat)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from .distributed import unwrap
 from .files import atomic_write
 from .run import FORMAT, Hook, Run
 
@@ -26,8 +27,8 @@ def save_checkpoint(run: Run, path: str | Path) -> Path:
         "format": FORMAT,
         "config": run.config.to_dict(),
         "data": {"shape": list(run.G.out_shape), "n_classes": run.G.n_classes},
-        "G": run.G.state_dict(),
-        "critic": run.critic.state_dict(),
+        "G": unwrap(run.G).state_dict(),  # the nets themselves, also under torchrun's DDP
+        "critic": unwrap(run.critic).state_dict(),
         "opt_g": run.opt_g.state_dict(),
         "opt_c": run.opt_c.state_dict(),
         "rng": run.rng.get_state(),
@@ -83,9 +84,10 @@ def finite_weights(run: Run) -> bool:
     return bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
 
 
-def check_out_folder(out: str | Path, replace: bool = True) -> Path:
+def check_out_folder(out: str | Path, replace: bool = True, probe: bool = True) -> Path:
     """Create the run folder `out` and prove it writable, before any work is done. Unless
-    `replace`, a folder that already holds a run is refused."""
+    `replace`, a folder that already holds a run is refused. Without `probe` nothing is
+    written (torchrun's other ranks: rank 0 alone creates and writes the folder)."""
     if str(out).strip() == "":
         raise ValueError("the run folder (--out) is empty; name one, e.g. --out runs/first")
     out = Path(out)
@@ -95,6 +97,8 @@ def check_out_folder(out: str | Path, replace: bool = True) -> Path:
     if not replace and (out / "checkpoint.pt").exists():
         raise ValueError(f"{out} already holds a run; continue it with --resume, replace it "
                          "with --overwrite, or choose another --out")
+    if not probe:
+        return out
     try:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out / ".write-test", lambda tmp: Path(tmp).write_bytes(b"ok")).unlink()

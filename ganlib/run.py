@@ -43,6 +43,8 @@ class Run:
     stopped_by: int = 0  # the signal that stopped training (SIGINT, SIGTERM, SIGHUP); 0: none
     out: Path | None = None
     threads: int | None = None  # CPU threads of the last training session (ganlib.speed)
+    rank: int = 0  # under torchrun: this process's number among `world` (ganlib.distributed)
+    world: int = 1  # processes training this run together; each trains on 1/world of a batch
 
     @property
     def device(self) -> torch.device:
@@ -51,6 +53,29 @@ class Run:
     def last(self, key: str) -> float:
         values = self.history[key]
         return values[-1] if values else math.nan
+
+    # The run's random draws. Under torchrun every process draws the same `world` x n rows
+    # and keeps its own n (ganlib.distributed); on one process that is simply n rows.
+
+    def share(self, rows: Tensor) -> Tensor:
+        """This process's rows of a batch drawn alike on every process."""
+        n = len(rows) // self.world
+        return rows[self.rank * n:(self.rank + 1) * n]
+
+    def randn(self, n: int, *shape: int) -> Tensor:
+        """n rows of standard normal noise z, on the run's device."""
+        return self.share(torch.randn(n * self.world, *shape, generator=self.rng)
+                          ).to(self.device)
+
+    def rand(self, n: int) -> Tensor:
+        """n numbers uniform in [0, 1), on the run's device."""
+        return self.share(torch.rand(n * self.world, generator=self.rng)).to(self.device)
+
+    def batch(self, data, n: int) -> tuple[Tensor, Tensor | None]:
+        """n real samples (and their labels, for a conditional run), on the run's device."""
+        real, labels = data.sample(n * self.world, generator=self.rng)
+        labels = self.share(labels).to(self.device) if self.G.n_classes else None
+        return self.share(real).to(self.device), labels
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -52,7 +52,8 @@ def physical_cores() -> int:
 
 def pick_threads(requested: int = 0, toy: bool = False) -> int:
     """The thread count for a training run: `requested` if > 0, else GANLIB_THREADS if set,
-    else 1 for the 2-D toys and the idle physical cores (at least 1) for images.
+    else 1 for the 2-D toys and the idle physical cores (at least 1) for images, shared out
+    among torchrun's processes on this machine.
 
     Threads wait for each other at every operation, so a thread that loses its core to another
     busy process slows them all: hence only the idle cores. Set GANLIB_THREADS=1 if you train
@@ -69,7 +70,8 @@ def pick_threads(requested: int = 0, toy: bool = False) -> int:
     if toy:
         return 1
     # +0.3: a core that is 70 % free still counts (the background noise of a desktop session)
-    return max(1, min(physical_cores(), int(idle_cores() + 0.3)))
+    cores = min(physical_cores(), int(idle_cores() + 0.3))
+    return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))  # torchrun's share
 
 
 # ----------------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from . import losses, outputs, speed
+from . import distributed, losses, outputs, speed
 from .config import TrainConfig
 from .run import Hook, Run, load_checkpoint, make_run
 
@@ -49,7 +49,7 @@ def critic_step(run: Run, real: Tensor, labels: Tensor | None, keep_graph: bool 
     the generator step can reuse them.
     """
     cfg, G, critic = run.config, run.G, run.critic
-    z = torch.randn(real.shape[0], G.z_dim, generator=run.rng).to(run.device)
+    z = run.randn(len(real), G.z_dim)
     with torch.set_grad_enabled(keep_graph):  # speed: record G's graph only if G's step reuses it
         fake = G(z, labels)
     real_scores = critic(real, labels)
@@ -61,7 +61,7 @@ def critic_step(run: Run, real: Tensor, labels: Tensor | None, keep_graph: bool 
     grad_norms = None
     if cfg.gp_lambda > 0:  # + λ E[(‖∇f(x̂)‖ - 1)²] at points x̂ between real and fake
         penalty, grad_norms = losses.gradient_penalty(critic, real, fake.detach(), cfg.gp_lambda,
-                                                      labels, generator=run.rng)
+                                                      labels, alpha=run.rand(len(real)))
         loss = loss + penalty
     check_finite(loss, run, "critic")
     run.opt_c.zero_grad(set_to_none=True)
@@ -80,11 +80,10 @@ def generator_step(run: Run, labels: Tensor | None, fake: Tensor | None = None) 
     """
     cfg, G, critic = run.config, run.G, run.critic
     if fake is None:
-        z = torch.randn(cfg.batch_size, G.z_dim, generator=run.rng).to(run.device)
+        z = run.randn(cfg.batch_size, G.z_dim)
         fake = G(z, labels)
-    critic.requires_grad_(False)  # freeze: the gradient flows through the critic into G only
-    scores = critic(fake, labels)
-    critic.requires_grad_(True)
+    with frozen(critic):  # the gradient flows through the critic into G only
+        scores = critic(fake, labels)
     if cfg.loss == "wasserstein":  # -E[f(G(z))]
         loss = losses.g_loss_wasserstein(scores)
     elif cfg.g_loss == "minimax":  # log(1 - D(G(z))), the 2014 paper's game
@@ -104,12 +103,23 @@ def train_step(run: Run, data) -> None:
     cfg = run.config
     reuse = cfg.n_critic == 1  # speed: G's step reuses the critic's fakes, as DCGAN's code does
     for _ in range(cfg.n_critic):
-        real, labels = data.sample(cfg.batch_size, generator=run.rng)
-        labels = labels.to(run.device) if run.G.n_classes else None
-        stats, fake = critic_step(run, real.to(run.device), labels, keep_graph=reuse)
+        real, labels = run.batch(data, cfg.batch_size)
+        stats, fake = critic_step(run, real, labels, keep_graph=reuse)
     g_loss = generator_step(run, labels, fake if reuse else None)
     run.step += 1
     record(run, stats, g_loss)
+
+
+@contextlib.contextmanager
+def frozen(model: nn.Module):
+    """Freeze `model`'s weights: gradients flow through it to its input, not into its weights
+    (so G's step leaves the critic's gradients alone)."""
+    model.requires_grad_(False)
+    try:
+        with distributed.no_sync(model):  # under torchrun: no weight gradients to average
+            yield model
+    finally:
+        model.requires_grad_(True)
 
 
 def check_finite(loss: Tensor, run: Run, who: str) -> None:
@@ -128,6 +138,7 @@ def record(run: Run, stats: dict[str, Tensor | None], g_loss: Tensor) -> None:
     norms = stats["grad_norms"]
     values = torch.stack([stats["d_loss"], g_loss, w, real.mean(), fake.mean(),
                           nan if norms is None else norms.detach().mean()])
+    values = distributed.mean_over_ranks(values)  # under torchrun: the global batch's numbers
     d_loss, g, w, d_real, d_fake, gn = values.float().cpu().tolist()
     w_absmax, w_at_clip = weight_stats(run)
     for key, value in zip(run.history, (run.step, run.elapsed, d_loss, g, w, d_real, d_fake,
@@ -175,20 +186,21 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
 
         data = load(config.data, size=config.size, channels=config.channels)
     out = Path(out) if out is not None else None
+    distributed.join(config.device)  # under torchrun: join the other processes (a no-op if none)
     budget = Budget(config)
     hooks = [budget, *make_hooks(config, budget, out, resume or overwrite, progress, callback)]
     if run is None and resume and out is not None and (out / "checkpoint.pt").exists():
         run = load_checkpoint(out / "checkpoint.pt", config=config)
     run = run or make_run(config, data)
     run.config, run.out, run.interrupted = config, out, False
-    with cpu_threads(run, data), stop_requests() as stop:
+    with distributed.data_parallel(run), cpu_threads(run, data), stop_requests() as stop:
         try:
             for hook in hooks:
                 hook.start(run)
-            while not budget.spent() and not stop.requested:
+            done = budget.spent()
+            while not distributed.agree_to_stop(done, stop):  # under torchrun: all ranks at once
                 train_step(run, data)
-                if any([hook.step(run) for hook in hooks]):
-                    break
+                done = any([hook.step(run) for hook in hooks]) or budget.spent()
         except KeyboardInterrupt:  # raised mid-step where signals cannot be caught
             stop.signum = stop.signum or signal.SIGINT
         finally:
@@ -201,17 +213,18 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
 def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, replace: bool,
                progress: bool, callback: Callable[[Run], bool | None] | None) -> list[Hook]:
     """What watches training, in the order it runs after every step (made before any work, so
-    that a bad `out` or log_dir fails fast)."""
-    hooks: list[Hook] = [Snapshots(), ProgressBar(config, progress)]
+    that a bad `out` or log_dir fails fast). Under torchrun only rank 0 shows and writes."""
+    lead = distributed.rank() == 0
+    hooks: list[Hook] = [Snapshots(), ProgressBar(config, progress and lead)]
     if config.lr_decay == "linear":
         hooks.append(LinearDecay(budget))
-    if config.log_dir:
+    if config.log_dir and lead:
         hooks.append(outputs.TensorBoard(config.log_dir))
-    if out is not None:
+    if out is not None and lead:
         hooks.append(outputs.RunFolder(out, config.checkpoint_every, replace))
     if callback is not None:
         hooks.append(Callback(callback))
-    return [*hooks, Interrupted()]
+    return [*hooks, Interrupted()] if lead else hooks
 
 
 class Budget(Hook):

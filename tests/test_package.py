@@ -50,6 +50,8 @@ def test_the_gan_code_knows_nothing_of_training_speed_or_files():
     for module in ("models", "losses", "data", "config"):
         assert not graph[module] & {"train", "run", "speed", "outputs", "widgets", "course"}, \
             (module, graph[module])
-    assert graph["train"] <= {"losses", "outputs", "speed", "config", "run", "data"}
+    assert graph["train"] <= {"losses", "outputs", "speed", "config", "run", "data",
+                              "distributed"}
+    assert not graph["distributed"]  # torchrun's plumbing knows nothing of GANs
     assert not graph["models"] & {"speed"} and "speed" not in graph["losses"]
     assert "bench" not in graph  # the benchmark lives in benchmarks/, outside the package
