@@ -117,9 +117,3 @@ def mean_over_ranks(values: Tensor) -> Tensor:
     values = values.clone()
     dist.all_reduce(values)  # a sum: gloo has no average
     return values / dist.get_world_size()
-
-
-def no_sync(model: nn.Module):
-    """Under DDP: this forward's backward brings the model no gradients to average."""
-    return model.no_sync() if isinstance(model, DistributedDataParallel) \
-        else contextlib.nullcontext()

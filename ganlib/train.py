@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from . import distributed, losses, outputs, speed
 from .config import TrainConfig
@@ -82,8 +82,9 @@ def generator_step(run: Run, labels: Tensor | None, fake: Tensor | None = None) 
     if fake is None:
         z = run.randn(cfg.batch_size, G.z_dim)
         fake = G(z, labels)
-    with frozen(critic):  # the gradient flows through the critic into G only
-        scores = critic(fake, labels)
+    critic.requires_grad_(False)  # freeze: the gradient flows through the critic into G only
+    scores = critic(fake, labels)
+    critic.requires_grad_(True)
     if cfg.loss == "wasserstein":  # -E[f(G(z))]
         loss = losses.g_loss_wasserstein(scores)
     elif cfg.g_loss == "minimax":  # log(1 - D(G(z))), the 2014 paper's game
@@ -108,18 +109,6 @@ def train_step(run: Run, data) -> None:
     g_loss = generator_step(run, labels, fake if reuse else None)
     run.step += 1
     record(run, stats, g_loss)
-
-
-@contextlib.contextmanager
-def frozen(model: nn.Module):
-    """Freeze `model`'s weights: gradients flow through it to its input, not into its weights
-    (so G's step leaves the critic's gradients alone)."""
-    model.requires_grad_(False)
-    try:
-        with distributed.no_sync(model):  # under torchrun: no weight gradients to average
-            yield model
-    finally:
-        model.requires_grad_(True)
 
 
 def check_finite(loss: Tensor, run: Run, who: str) -> None:
