@@ -41,6 +41,12 @@ def _train_parser(sub) -> None:
     p.add_argument("--lr", type=float, help="learning rate of both G and the critic")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--amp", action="store_true",
+                   help="bfloat16 autocast of the forward passes (for GPUs that have it)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the nets (the first steps wait for the compiler)")
+    p.add_argument("--critic-norm", choices=("batch", "layer", "instance", "none"),
+                   help="the critic's normalisation (WGAN-GP: layer or instance)")
     p.add_argument("--out", default="runs/latest", help="run folder (default runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue DIR/checkpoint.pt")
     p.add_argument("--overwrite", action="store_true",
@@ -64,7 +70,8 @@ def cmd_train(args) -> int:
         "clip_value": args.clip, "gp_lambda": args.gp_lambda, "width": args.width,
         "batch_size": args.batch_size, "lr_g": args.lr, "lr_d": args.lr,
         "channels": args.channels, "log_dir": args.tensorboard,
-        "checkpoint_every": args.checkpoint_every}.items() if v is not None}
+        "checkpoint_every": args.checkpoint_every, "critic_norm": args.critic_norm,
+        "amp": args.amp or None, "compile": args.compile or None}.items() if v is not None}
     if args.clip is not None and args.model == "wgan-gp" and args.gp_lambda is None:
         overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
@@ -133,7 +140,7 @@ def cmd_judge(args) -> int:
 # TrainConfig's field names as `train` spells them; plain names (width, steps) only as a first word
 FLAGS = {"clip_value": "--clip", "gp_lambda": "--gp-lambda", "lr_g": "--lr", "lr_d": "--lr",
          "n_critic": "--n-critic", "batch_size": "--batch-size", "log_dir": "--tensorboard",
-         "checkpoint_every": "--checkpoint-every"}
+         "checkpoint_every": "--checkpoint-every", "critic_norm": "--critic-norm"}
 PLAIN = ("width", "steps", "seconds", "size", "channels", "seed", "device")
 
 

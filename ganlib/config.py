@@ -54,6 +54,8 @@ class TrainConfig:
     checkpoint_every: float = 60.0  # seconds of training between checkpoints (0: at the end)
     log_dir: str | None = None  # TensorBoard folder (needs `pip install tensorboard`)
     fast: bool = True  # CPU speed tricks (ganlib/speed.py): same maths; False turns them off
+    amp: bool = False  # bfloat16 autocast of the nets' forward passes (GPUs; speed.py)
+    compile: bool = False  # torch.compile the nets (not a penalised critic; speed.py)
     extra: dict = field(default_factory=dict)  # free-form notes kept with the checkpoint
 
     def __post_init__(self):
@@ -80,6 +82,11 @@ def is_toy(data: str) -> bool:
     return data in TOY_NAMES
 
 
+def is_named_set(data: str) -> bool:
+    """True for the built-in digit and clothing sets (28x28 gray), not a folder of photos."""
+    return data.lower().replace("_", "-") in ("digits5k", "mnist", "fashion-mnist")
+
+
 def preset(model: str, data: str = "ring8", **overrides) -> TrainConfig:
     """The settings a lesson starts from, for `model` on `data`, with `overrides` on top.
 
@@ -100,12 +107,15 @@ def preset(model: str, data: str = "ring8", **overrides) -> TrainConfig:
         base.update(z_dim=64 if model == "gan" else 100, batch_size=64)
         base["width"] = 256 if model == "gan" else 32
         base["arch"] = "mlp" if model == "gan" else "dcgan"
+        if model != "gan" and overrides.get("size", 32) == 64 and not is_named_set(data):
+            # 64x64 photos (faces, as in the DCGAN and WGAN-GP papers): the PyTorch DCGAN
+            # example's nets, ngf = ndf = 64, i.e. [512, 256, 128, 64] filters
+            base["width"] = 64
     if model in ("gan", "dcgan"):
         base.update(loss="bce", n_critic=1, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
         if toy:
             base.update(lr_g=1e-3, lr_d=1e-3)
-        elif (model == "dcgan" and overrides.get("size", 32) == 32
-              and data.lower().replace("_", "-") in ("digits5k", "mnist", "fashion-mnist")):
+        elif model == "dcgan" and overrides.get("size", 32) == 32 and is_named_set(data):
             # 32x32 gray digits: half the width trains about twice the steps per second and,
             # with twice Radford et al.'s lr, reaches a far lower Fréchet distance in the same
             # minutes. Tuned only at 32x32, so 64x64 keeps the wider default.

@@ -14,6 +14,7 @@ may reach the network, and `load("digits5k")` never does (its digits ship inside
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import math
 import os
@@ -86,6 +87,10 @@ class ToyData:
         noise = torch.randn(n, 2, generator=generator)
         return self.modes[k] + self.sigma * noise, None
 
+    def to(self, device: torch.device | str) -> ToyData:
+        """Itself: the points are drawn fresh on the CPU, from the run's random source."""
+        return self
+
     def __repr__(self) -> str:
         return f"ToyData({self.name!r}, {len(self.modes)} modes, sigma={self.sigma})"
 
@@ -135,6 +140,14 @@ class ImageData:
         """A fresh random batch (with replacement): (images (n, C, H, W), labels (n,) or None)."""
         idx = torch.randint(len(self), (n,), generator=generator)
         return self.images[idx], None if self.labels is None else self.labels[idx]
+
+    def to(self, device: torch.device | str) -> ImageData:
+        """The data set with its tensors on `device` (itself if already there). On a GPU,
+        keeping the whole set there saves a host-to-device copy of every batch."""
+        if self.images.device == torch.device(device):
+            return self
+        labels = None if self.labels is None else self.labels.to(device)
+        return dataclasses.replace(self, images=self.images.to(device), labels=labels)
 
     def __repr__(self) -> str:
         classes = f", {self.n_classes} classes" if self.n_classes else ""

@@ -95,9 +95,17 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def place_models(config: TrainConfig, G: Generator, critic: nn.Module, device: torch.device
                  ) -> tuple[Generator, nn.Module]:
-    """Move both nets to `device`, with the speed tricks of `ganlib.speed` unless turned off."""
+    """Move both nets to `device`, with the speed tricks of `ganlib.speed` asked for: the CPU
+    ones unless `fast=False` (and not with `amp`, as they are float32 layers), autocast with
+    `amp`, torch.compile with `compile`."""
     G, critic = G.to(device), critic.to(device)
-    return speed.apply(G, critic, device) if config.fast else (G, critic)
+    if config.fast and not config.amp:
+        G, critic = speed.apply(G, critic, device)
+    if config.amp:
+        G, critic = speed.use_autocast(G, device), speed.use_autocast(critic, device)
+    if config.compile:
+        speed.compile_nets(G, critic, penalised=config.gp_lambda > 0)
+    return G, critic
 
 
 def make_optimizer(config: TrainConfig, params, lr: float, device: torch.device

@@ -93,6 +93,33 @@ def apply(G: nn.Module, critic: nn.Module, device: torch.device) -> tuple[nn.Mod
     return G, critic
 
 
+def use_autocast(net: nn.Module, device: torch.device) -> nn.Module:
+    """Run `net`'s forward pass in bfloat16 where autocast picks it (matrix multiplies and
+    convolutions), returning float32 scores and images, so every loss stays in float32.
+
+    bfloat16 keeps float32's range, so no loss scaling is needed, and the gradient penalty's
+    double backward runs as in float32: `autograd.grad` differentiates the float32 output back
+    to the float32 input x̂. (float16 would need a GradScaler and the penalty's gradient
+    unscaled before its norm; GPUs without bfloat16 predate 2020.)
+    """
+    forward = net.forward  # the class's forward, bound to this net
+
+    def autocast_forward(*args, **kwargs):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            return forward(*args, **kwargs).float()
+
+    net.forward = autocast_forward
+    return net
+
+
+def compile_nets(G: nn.Module, critic: nn.Module, penalised: bool) -> None:
+    """torch.compile both nets in place (their state_dict keeps its names). A critic with a
+    gradient penalty stays eager: compiled graphs cannot be differentiated twice."""
+    G.compile()
+    if not penalised:
+        critic.compile()
+
+
 def optimizer_options(device: torch.device) -> dict:
     """Extra Adam arguments: on a CPU the fused Adam updates every tensor in one C++ loop."""
     return {"fused": True} if device.type == "cpu" else {}

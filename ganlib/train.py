@@ -181,6 +181,8 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
     if run is None and resume and out is not None and (out / "checkpoint.pt").exists():
         run = load_checkpoint(out / "checkpoint.pt", config=config)
     run = run or make_run(config, data)
+    if hasattr(data, "to"):  # ganlib's sets: on a GPU, the whole set there once
+        data = data.to(run.device)
     run.config, run.out, run.interrupted = config, out, False
     with distributed.data_parallel(run), cpu_threads(run, data), stop_requests() as stop:
         try:

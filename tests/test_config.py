@@ -55,3 +55,11 @@ def test_dcgan_digit_preset_is_the_tuned_one_only_at_32x32():
     assert (small.width, small.lr_g, small.lr_d) == (16, 4e-4, 4e-4)
     assert preset("dcgan", "digits5k", size=64).width == 32  # the image default
     assert preset("dcgan", "./faces").width == 32
+
+
+def test_64x64_photo_folders_get_the_pytorch_dcgan_examples_width():
+    for model in ("dcgan", "wgan-gp"):
+        assert preset(model, "./celeba", size=64).width == 64  # [512, 256, 128, 64] filters
+        assert preset(model, "./celeba", size=32).width == 32
+        assert preset(model, "mnist", size=64).width == 32
+    assert preset("wgan-gp", "./celeba", size=64).critic_norm == "layer"

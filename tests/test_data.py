@@ -330,3 +330,13 @@ def test_bad_arguments_fail_before_any_work(cache_dir, kwargs, match):
     with pytest.raises(ValueError, match=match):
         data.load("digits5k", **kwargs)
     assert not (cache_dir / "digits5k.pt").exists()  # validated before parsing or caching
+
+
+def test_an_image_set_moves_to_a_device_whole_and_a_toy_set_stays():
+    digits = data.load("digits5k")
+    assert digits.to("cpu") is digits
+    moved = digits.to("meta")  # a device without memory: checks where, not what
+    assert moved.images.device.type == moved.labels.device.type == "meta"
+    assert digits.images.device.type == "cpu"
+    ring = data.load("ring8")
+    assert ring.to("meta") is ring

@@ -226,3 +226,62 @@ def test_auto_takes_the_idle_physical_cores_for_images(monkeypatch, idle, physic
 
 def test_idle_cores_is_a_share_of_the_machine():
     assert 0.0 <= speed.idle_cores(interval=0.05) <= __import__("os").cpu_count()
+
+
+def test_torchrun_processes_share_the_idle_cores(monkeypatch):
+    monkeypatch.delenv(speed.THREADS_ENV_VAR, raising=False)
+    monkeypatch.setattr(speed, "idle_cores", lambda interval=0.1: 4.0)
+    monkeypatch.setattr(speed, "physical_cores", lambda: 4)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert speed.pick_threads(0) == 2
+
+
+# --- GPU options: autocast and torch.compile --------------------------------------------------
+
+
+def test_autocast_runs_in_bfloat16_and_returns_float32():
+    torch.manual_seed(0)
+    critic = DCGANCritic(1, 32, 8, norm="layer")
+    x = torch.randn(4, 1, 32, 32)
+    exact = critic(x)
+    seen = []
+    critic.net[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    speed.use_autocast(critic, torch.device("cpu"))
+    half = critic(x)
+    assert seen == [torch.bfloat16] and half.dtype == torch.float32
+    torch.testing.assert_close(half, exact, rtol=0.05, atol=0.05)  # bfloat16: 8 bits of mantissa
+    assert list(critic.state_dict()) == list(DCGANCritic(1, 32, 8, "layer").state_dict())
+
+
+def test_the_penalty_under_autocast_is_the_float32_penalty_to_bfloat16_precision():
+    from ganlib.losses import gradient_penalty
+
+    torch.manual_seed(0)
+    critic = DCGANCritic(1, 32, 8, norm="layer")
+    real, fake, alpha = torch.randn(6, 1, 32, 32), torch.randn(6, 1, 32, 32), torch.rand(6)
+    exact, exact_norms = gradient_penalty(critic, real, fake, 10.0, alpha=alpha)
+    exact.backward()
+    exact_grads = torch.cat([p.grad.flatten() for p in critic.parameters() if p.grad is not None])
+    critic.zero_grad()
+    speed.use_autocast(critic, torch.device("cpu"))
+    half, norms = gradient_penalty(critic, real, fake, 10.0, alpha=alpha)
+    half.backward()  # the double backward, through bfloat16 convolutions
+    assert half.dtype == torch.float32
+    torch.testing.assert_close(norms, exact_norms, rtol=0.03, atol=0.0)
+    grads = torch.cat([p.grad.flatten() for p in critic.parameters() if p.grad is not None])
+    assert torch.nn.functional.cosine_similarity(grads, exact_grads, 0) > 0.99
+
+
+def test_an_amp_run_trains(tiny_images):
+    cfg = preset("wgan-gp", "digits5k", steps=2, width=4, batch_size=8, amp=True)
+    run = train(cfg, tiny_images, progress=False)
+    assert run.step == 2 and all(math.isfinite(v) for v in run.history["d_loss"])
+    assert not any(isinstance(m, speed._FAST_CLASSES) for m in run.critic.modules())
+
+
+def test_compile_leaves_a_penalised_critic_eager():
+    G, critic = DCGANGenerator(8, 1, 32, 4), DCGANCritic(1, 32, 4)
+    speed.compile_nets(G, critic, penalised=True)  # compiled lazily, at the first call
+    assert G._compiled_call_impl is not None and critic._compiled_call_impl is None
+    speed.compile_nets(G, critic, penalised=False)
+    assert critic._compiled_call_impl is not None
