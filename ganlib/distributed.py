@@ -102,12 +102,27 @@ def agree_to_stop(done: bool, stop) -> bool:
     """
     if not dist.is_initialized():
         return done or stop.requested
+    any_done, signum = largest(float(done), float(stop.signum))
+    # A signal may come in while the votes are counted: it then counts at the next vote, so
+    # that every rank acts on the same count (and none clears it).
+    if signum and not stop.requested:
+        stop.signum = int(signum)
+    return bool(any_done or signum)
+
+
+def slowest(seconds: float) -> float:
+    """The largest of the ranks' `seconds`, so that a time budget, and a learning rate that
+    decays with it, are the same on every rank (which keeps their weights the same)."""
+    return largest(seconds)[0] if dist.is_initialized() else seconds
+
+
+def largest(*values: float) -> list[float]:
+    """Each of `values`, the largest over all ranks."""
     on_gpu = dist.get_backend() == "nccl"  # NCCL reduces CUDA tensors only
-    votes = torch.tensor([float(done), float(stop.signum)],
-                         device=torch.cuda.current_device() if on_gpu else "cpu")
-    dist.all_reduce(votes, op=dist.ReduceOp.MAX)
-    stop.signum = int(votes[1].item())
-    return bool(votes[0].item()) or stop.requested
+    t = torch.tensor(values, dtype=torch.float64,
+                     device=torch.cuda.current_device() if on_gpu else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.tolist()
 
 
 def mean_over_ranks(values: Tensor) -> Tensor:

@@ -232,7 +232,8 @@ class Budget(Hook):
         self.run, self.start_elapsed, self.t0 = run, run.elapsed, time.perf_counter()
 
     def step(self, run: Run) -> None:
-        run.elapsed = self.start_elapsed + time.perf_counter() - self.t0
+        elapsed = self.start_elapsed + time.perf_counter() - self.t0
+        run.elapsed = distributed.slowest(elapsed)  # under torchrun: one clock for all ranks
         run.history["time"][-1] = run.elapsed
 
     def fraction(self) -> float:

@@ -20,6 +20,7 @@ from PIL import Image
 
 import ganlib
 from ganlib import distributed, load_checkpoint, load_generator
+from ganlib.data import load
 from tests.configs import toy
 
 ROOT = Path(__file__).parents[1]
@@ -127,14 +128,14 @@ def test_sigterm_on_one_rank_stops_every_rank_and_keeps_the_run(tmp_path):
 
 
 def test_rank_r_keeps_its_share_of_every_draw():
-    run = ganlib.make_run(toy(batch_size=4), ganlib.load("ring8"))
+    run = ganlib.make_run(toy(batch_size=4), load("ring8"))
     state = run.rng.get_state()
     whole = torch.randn(8, 2, generator=run.rng)
     run.rank, run.world = 1, 2
     run.rng.set_state(state)
     torch.testing.assert_close(run.randn(4, 2), whole[4:])
     run.rng.set_state(state)
-    assert run.batch(ganlib.load("ring8"), 4)[0].shape == (4, 2)
+    assert run.batch(load("ring8"), 4)[0].shape == (4, 2)
 
 
 def test_without_torchrun_no_process_group_is_made():
