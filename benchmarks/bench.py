@@ -400,8 +400,10 @@ def toy_time_to_quality(config: TrainConfig, data, limit_s: float, eval_every: i
         clock.resume()
         return stop
 
-    cfg = config.replace(steps=10**9, seconds=None)
-    run = train(cfg, data, progress=False, callback=callback)
+    # a decaying learning rate is tuned to its budget: keep it; else train until the limit
+    steps = config.steps if config.lr_decay == "linear" else 10**9
+    run = train(config.replace(steps=steps, seconds=None), data, progress=False,
+                callback=callback)
     m = state["metrics"] or {}
     return {"model": config.model, "data": config.data, "seed": config.seed,
             "seconds": state["hit"][0] if state["hit"] else None,
