@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
+from configs import toy
 from PIL import Image
 
 import ganlib
 from ganlib import distributed, load_checkpoint, load_generator
 from ganlib.data import load
-from tests.configs import toy
 
 ROOT = Path(__file__).parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "GANLIB_THREADS": "1"}
