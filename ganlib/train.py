@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from . import distributed, losses, outputs, speed
 from .config import TrainConfig
@@ -41,27 +41,24 @@ class TrainingDiverged(FloatingPointError):
 # ----------------------------------------------------------------------------------------------
 
 
-def critic_step(run: Run, real: Tensor, labels: Tensor | None, keep_graph: bool = False
-                ) -> tuple[dict[str, Tensor], Tensor]:
+def critic_step(run: Run, real: Tensor, fake: Tensor, labels: Tensor | None
+                ) -> dict[str, Tensor | None]:
     """One update of the critic (the discriminator, in a BCE GAN) on a real and a fake batch.
 
-    Returns the step's numbers and the fakes; with `keep_graph` the fakes keep G's graph, so
-    the generator step can reuse them.
+    Returns the step's numbers: the loss, both batches' scores and, with a penalty, the slopes.
     """
-    cfg, G, critic = run.config, run.G, run.critic
-    z = run.randn(len(real), G.z_dim)
-    with torch.set_grad_enabled(keep_graph):  # speed: record G's graph only if G's step reuses it
-        fake = G(z, labels)
+    cfg, critic = run.config, run.critic
+    fake = fake.detach()  # this update must not reach G
     real_scores = critic(real, labels)
-    fake_scores = critic(fake.detach(), labels)  # detach: this update must not reach G
+    fake_scores = critic(fake, labels)
     if cfg.loss == "bce":  # -log D(x) - log(1 - D(G(z)))
         loss = losses.d_loss_bce(real_scores, fake_scores)
     else:  # E[f(G(z))] - E[f(x)]
         loss = losses.critic_loss_wasserstein(real_scores, fake_scores)
     grad_norms = None
     if cfg.gp_lambda > 0:  # + λ E[(‖∇f(x̂)‖ - 1)²] at points x̂ between real and fake
-        penalty, grad_norms = losses.gradient_penalty(critic, real, fake.detach(), cfg.gp_lambda,
-                                                      labels, alpha=run.rand(len(real)))
+        penalty, grad_norms = losses.gradient_penalty(critic, real, fake, cfg.gp_lambda, labels,
+                                                      alpha=run.rand(len(real)))
         loss = loss + penalty
     check_finite(loss, run, "critic")
     run.opt_c.zero_grad(set_to_none=True)
@@ -70,21 +67,15 @@ def critic_step(run: Run, real: Tensor, labels: Tensor | None, keep_graph: bool 
     if cfg.clip_value is not None:  # WGAN: clip every weight to [-c, c]
         losses.clip_weights(critic, cfg.clip_value)
     return {"d_loss": loss.detach(), "real_scores": real_scores.detach(),
-            "fake_scores": fake_scores.detach(), "grad_norms": grad_norms}, fake
+            "fake_scores": fake_scores.detach(), "grad_norms": grad_norms}
 
 
-def generator_step(run: Run, labels: Tensor | None, fake: Tensor | None = None) -> Tensor:
-    """One update of G: raise the critic's scores of fakes, backpropagating through the critic.
-
-    Makes a fresh fake batch, or reuses `fake` (still attached to G's graph). Returns the loss.
-    """
-    cfg, G, critic = run.config, run.G, run.critic
-    if fake is None:
-        z = run.randn(cfg.batch_size, G.z_dim)
-        fake = G(z, labels)
-    critic.requires_grad_(False)  # freeze: the gradient flows through the critic into G only
-    scores = critic(fake, labels)
-    critic.requires_grad_(True)
+def generator_step(run: Run, fake: Tensor, labels: Tensor | None) -> Tensor:
+    """One update of G: raise the critic's scores of `fake` (still attached to G's graph),
+    backpropagating through the frozen critic. Returns the loss."""
+    cfg, critic = run.config, run.critic
+    with frozen(critic):  # the gradient flows through the critic into G only
+        scores = critic(fake, labels)
     if cfg.loss == "wasserstein":  # -E[f(G(z))]
         loss = losses.g_loss_wasserstein(scores)
     elif cfg.g_loss == "minimax":  # log(1 - D(G(z))), the 2014 paper's game
@@ -98,17 +89,31 @@ def generator_step(run: Run, labels: Tensor | None, fake: Tensor | None = None) 
     return loss.detach()
 
 
-def train_step(run: Run, data) -> None:
-    """Algorithm 1's outer loop, once: n_critic critic steps, each on a fresh real batch, then
-    one generator step; the step's numbers go to `run.history`."""
-    cfg = run.config
+def train_step(run: Run, data) -> dict[str, Tensor | None]:
+    """Algorithm 1's outer loop, once: n_critic critic steps, each on a fresh real batch and
+    fresh fakes, then one generator step. Returns the step's numbers for `record`."""
+    cfg, G = run.config, run.G
     reuse = cfg.n_critic == 1  # speed: G's step reuses the critic's fakes, as DCGAN's code does
     for _ in range(cfg.n_critic):
         real, labels = run.batch(data, cfg.batch_size)
-        stats, fake = critic_step(run, real, labels, keep_graph=reuse)
-    g_loss = generator_step(run, labels, fake if reuse else None)
+        z = run.randn(len(real), G.z_dim)
+        with torch.set_grad_enabled(reuse):  # record G's graph only if G's step reuses it
+            fake = G(z, labels)
+        numbers = critic_step(run, real, fake, labels)
+    fake = fake if reuse else G(run.randn(len(real), G.z_dim), labels)  # the fakes G's step moves
+    numbers["g_loss"] = generator_step(run, fake, labels)
     run.step += 1
-    record(run, stats, g_loss)
+    return numbers
+
+
+@contextlib.contextmanager
+def frozen(net: nn.Module):
+    """Inside the block `net`'s weights take no gradient; gradients still flow through it."""
+    net.requires_grad_(False)
+    try:
+        yield net
+    finally:
+        net.requires_grad_(True)
 
 
 def check_finite(loss: Tensor, run: Run, who: str) -> None:
@@ -117,15 +122,19 @@ def check_finite(loss: Tensor, run: Run, who: str) -> None:
         raise TrainingDiverged(who, loss.item(), run)
 
 
-def record(run: Run, stats: dict[str, Tensor | None], g_loss: Tensor) -> None:
-    """Append the last step's numbers to `run.history` (one device-to-host copy per step)."""
-    cfg, nan = run.config, torch.tensor(math.nan, device=g_loss.device)
-    real, fake = stats["real_scores"], stats["fake_scores"]
+def record(run: Run, numbers: dict[str, Tensor | None]) -> None:
+    """Append a step's numbers (from `train_step`) and the run's clock to `run.history`.
+
+    The numbers cross from the device to the host in one copy (`check_finite` adds one per
+    update, and a clipped critic's weight statistics two more).
+    """
+    cfg, nan = run.config, torch.tensor(math.nan, device=numbers["g_loss"].device)
+    real, fake = numbers["real_scores"], numbers["fake_scores"]
     if cfg.loss == "bce":  # D's probabilities
         real, fake = torch.sigmoid(real), torch.sigmoid(fake)
     w = real.mean() - fake.mean() if cfg.loss == "wasserstein" else nan
-    norms = stats["grad_norms"]
-    values = torch.stack([stats["d_loss"], g_loss, w, real.mean(), fake.mean(),
+    norms = numbers["grad_norms"]
+    values = torch.stack([numbers["d_loss"], numbers["g_loss"], w, real.mean(), fake.mean(),
                           nan if norms is None else norms.detach().mean()])
     values = distributed.mean_over_ranks(values)  # under torchrun: the global batch's numbers
     d_loss, g, w, d_real, d_fake, gn = values.float().cpu().tolist()
@@ -190,7 +199,9 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
                 hook.start(run)
             done = budget.spent()
             while not distributed.agree_to_stop(done, stop):  # under torchrun: all ranks at once
-                train_step(run, data)
+                numbers = train_step(run, data)
+                budget.tick(run)  # the clock first, so that the history's time is this step's
+                record(run, numbers)
                 done = any([hook.step(run) for hook in hooks]) or budget.spent()
         except KeyboardInterrupt:  # raised mid-step where signals cannot be caught
             stop.signum = stop.signum or signal.SIGINT
@@ -231,10 +242,10 @@ class Budget(Hook):
     def start(self, run: Run) -> None:
         self.run, self.start_elapsed, self.t0 = run, run.elapsed, time.perf_counter()
 
-    def step(self, run: Run) -> None:
+    def tick(self, run: Run) -> None:
+        """Set `run.elapsed` to the training time so far (called after every step)."""
         elapsed = self.start_elapsed + time.perf_counter() - self.t0
         run.elapsed = distributed.slowest(elapsed)  # under torchrun: one clock for all ranks
-        run.history["time"][-1] = run.elapsed
 
     def fraction(self) -> float:
         if self.config.seconds is not None:

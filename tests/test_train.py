@@ -137,17 +137,104 @@ def test_the_critic_step_leaves_G_alone_and_the_generator_step_leaves_the_critic
 
     run = make_run(image("wgan-gp"), tiny_images)
     real, _ = tiny_images.sample(8, generator=run.rng)
+    fake = run.G(torch.randn(8, run.G.z_dim))  # attached to G's graph
     g_before = [p.detach().clone() for p in run.G.parameters()]
-    _, fake = critic_step(run, real, None, keep_graph=True)
+    numbers = critic_step(run, real, fake, None)
+    assert set(numbers) == {"d_loss", "real_scores", "fake_scores", "grad_norms"}
     assert all(p.grad is None for p in run.G.parameters())  # the fakes were detached
     assert all(torch.equal(a, b) for a, b in zip(g_before, run.G.parameters(), strict=True))
     c_before = [p.detach().clone() for p in run.critic.parameters()]
     run.opt_c.zero_grad(set_to_none=True)
-    generator_step(run, None, fake)
+    generator_step(run, fake, None)
     assert all(p.grad is None for p in run.critic.parameters())  # frozen: no gradient
     assert all(torch.equal(a, b) for a, b in zip(c_before, run.critic.parameters(), strict=True))
     assert all(p.requires_grad for p in run.critic.parameters())  # and unfrozen again
     assert not all(torch.equal(a, b) for a, b in zip(g_before, run.G.parameters(), strict=True))
+
+
+def test_frozen_unfreezes_even_when_the_block_fails():
+    from ganlib.train import frozen
+
+    net = torch.nn.Linear(2, 1)
+    with pytest.raises(RuntimeError), frozen(net):
+        assert not any(p.requires_grad for p in net.parameters())
+        raise RuntimeError
+    assert all(p.requires_grad for p in net.parameters())
+
+
+def reference_step(run, data):
+    """The step as the course showed it before the step took tensors (ganlib 1f655a7): the
+    critic step draws z and makes the fakes, the generator step makes its own unless it reuses
+    them. Written out here so that the library's step can be held to the same weights."""
+    from ganlib import losses
+
+    cfg, G, critic = run.config, run.G, run.critic
+    reuse = cfg.n_critic == 1
+    for _ in range(cfg.n_critic):
+        real, labels = run.batch(data, cfg.batch_size)
+        z = run.randn(len(real), G.z_dim)
+        with torch.set_grad_enabled(reuse):
+            fake = G(z, labels)
+        real_scores, fake_scores = critic(real, labels), critic(fake.detach(), labels)
+        if cfg.loss == "bce":
+            loss = losses.d_loss_bce(real_scores, fake_scores)
+        else:
+            loss = losses.critic_loss_wasserstein(real_scores, fake_scores)
+        if cfg.gp_lambda > 0:
+            loss = loss + losses.gradient_penalty(critic, real, fake.detach(), cfg.gp_lambda,
+                                                  labels, alpha=run.rand(len(real)))[0]
+        run.opt_c.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt_c.step()
+        if cfg.clip_value is not None:
+            losses.clip_weights(critic, cfg.clip_value)
+    if not reuse:
+        fake = G(run.randn(cfg.batch_size, G.z_dim), labels)
+    critic.requires_grad_(False)
+    scores = critic(fake, labels)
+    critic.requires_grad_(True)
+    if cfg.loss == "wasserstein":
+        loss = losses.g_loss_wasserstein(scores)
+    elif cfg.g_loss == "minimax":
+        loss = losses.g_loss_minimax(scores)
+    else:
+        loss = losses.g_loss_nonsaturating(scores)
+    run.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt_g.step()
+
+
+@pytest.mark.parametrize("config", [
+    toy("gan", steps=3), toy("gan", g_loss="minimax"), toy("wgan"), toy("wgan-gp", n_critic=3),
+    image("dcgan"), image("wgan"), image("wgan-gp"), image("cwgan-gp")],
+    ids=["gan", "gan-minimax", "wgan-toy", "wgan-gp-toy", "dcgan", "wgan", "wgan-gp",
+         "cwgan-gp"])
+def test_the_step_trains_the_same_weights_as_the_step_written_out(config, tiny_images):
+    import copy
+
+    from ganlib import make_run
+    from ganlib.data import load
+    from ganlib.train import train_step
+
+    data = load("ring8") if config.data == "ring8" else tiny_images
+    run = make_run(config, data)
+    ref = copy.deepcopy(run)
+    for _ in range(3):
+        train_step(run, data)
+        reference_step(ref, data)
+    for ours, theirs in ((run.G, ref.G), (run.critic, ref.critic)):
+        for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values(),
+                                strict=True):
+            assert torch.equal(a, b), name
+    assert torch.equal(run.rng.get_state(), ref.rng.get_state())  # the same draws, in order
+
+
+def test_the_history_time_is_the_clock_after_each_step(tiny_images):
+    seen = []
+    run = train(image(steps=4), tiny_images, progress=False,
+                callback=lambda r: seen.append((r.elapsed, r.history["time"][-1])))
+    assert [t for t, _ in seen] == [h for _, h in seen] == run.history["time"]
+    assert run.history["time"] == sorted(run.history["time"]) and seen[0][0] > 0
 
 
 def test_the_step_fits_on_one_screen():
