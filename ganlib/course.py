@@ -52,18 +52,22 @@ def key_numbers(**numbers) -> None:
     _show(KEY_NUMBERS_MIME, _plain(numbers), f"key numbers: {_numbers_text(numbers)}")
 
 
-def claim(statement: str, holds: bool, **numbers) -> None:
+def claim(statement: str, holds: bool, margin: float | None = None, **numbers) -> None:
     """State a lesson's claim in words with the measured numbers that test it.
 
     Shows `claim holds: <statement> (a = 1, b = 2)`, tagged so the course report can put it in
     the lesson's claims table; when `holds` is false it raises AssertionError naming the claim and
-    the numbers, so the notebook (and `python -m ganlib course`) fails. Example:
-    `claim("the penalty covers more modes than BCE", coverage_gp > coverage_bce,
-    coverage_gp=coverage_gp, coverage_bce=coverage_bce)`.
+    the numbers, so the notebook (and `python -m ganlib course`) fails. `margin` says how far
+    the measurement is beyond the claim's bar, in the claim's own units (positive when the
+    claim holds, negative when it fails), so the report shows how close each seed came.
+    Example: `claim("the penalty covers more modes than BCE", coverage_gp > coverage_bce,
+    margin=coverage_gp - coverage_bce, coverage_gp=coverage_gp, coverage_bce=coverage_bce)`.
     """
     holds = bool(holds)
-    line = f"{statement} ({_numbers_text(numbers)})" if numbers else statement
-    payload = {"statement": statement, "holds": holds, "numbers": _plain(numbers)}
+    shown = numbers if margin is None else {**numbers, "margin": margin}
+    line = f"{statement} ({_numbers_text(shown)})" if shown else statement
+    payload = {"statement": statement, "holds": holds, "numbers": _plain(numbers),
+               "margin": None if margin is None else float(margin)}
     _show(CLAIM_MIME, payload, f"claim {'holds' if holds else 'FAILED'}: {line}")
     if not holds:
         raise AssertionError(f"claim failed: {line}")
@@ -142,7 +146,8 @@ def claims_table(results: list[dict]) -> str:
         lines.append(f"{r['name']} ({status}, {r['seconds']:.0f} s)")
         for c in r["claims"]:
             mark = "pass" if c["holds"] else "FAIL"
-            lines.append(f"  {mark:4}  {c['statement']}")
+            margin = "" if c.get("margin") is None else f" (margin {_fmt(c['margin'])})"
+            lines.append(f"  {mark:4}  {c['statement']}{margin}")
             if c["numbers"]:
                 lines.append(f"        {_numbers_cell(c['numbers'])}")
         if not r["claims"]:
@@ -156,8 +161,10 @@ def _claims_html(claims: list[dict]) -> str:
     rows = "".join(
         f"<tr class='{'pass' if c['holds'] else 'fail'}'><td>{html.escape(c['statement'])}</td>"
         f"<td>{html.escape(_numbers_cell(c['numbers']))}</td>"
+        f"<td>{'' if c.get('margin') is None else html.escape(_fmt(c['margin']))}</td>"
         f"<td>{'pass' if c['holds'] else 'FAIL'}</td></tr>" for c in claims)
-    return ("<table class='claims'><tr><th>claim</th><th>measured</th><th>result</th></tr>"
+    return ("<table class='claims'><tr><th>claim</th><th>measured</th><th>margin</th>"
+            "<th>result</th></tr>"
             f"{rows}</table>")
 
 
@@ -187,6 +194,54 @@ def write_report(results: list[dict], out: Path) -> Path:
     path = out / "report.html"
     path.write_text(page)
     return path
+
+
+def seeds_table(by_seed: dict[int, list[dict]]) -> str:
+    """Every claim against every seed, as a Markdown table: pass or FAIL and the margin.
+
+    `by_seed` maps a seed to `run_course`'s results for that seed. A claim a seed's run never
+    reached (its notebook failed earlier) shows as "not reached"; each notebook's time per seed
+    is given under its claims.
+    """
+    seeds = sorted(by_seed)
+    names = list(dict.fromkeys(r["name"] for results in by_seed.values() for r in results))
+    head = "| lesson | claim | " + " | ".join(f"seed {s}" for s in seeds) + " |"
+    lines = [head, "|" + "---|" * (len(seeds) + 2)]
+    for name in names:
+        runs = {s: next((r for r in by_seed[s] if r["name"] == name), None) for s in seeds}
+        statements = list(dict.fromkeys(c["statement"] for r in runs.values() if r
+                                        for c in r["claims"]))
+        for statement in statements:
+            cells = []
+            for s in seeds:
+                c = next((c for c in (runs[s] or {}).get("claims", [])
+                          if c["statement"] == statement), None)
+                if c is None:
+                    cells.append("not reached")
+                else:
+                    margin = c.get("margin")
+                    cells.append(("pass" if c["holds"] else "**FAIL**")
+                                 + ("" if margin is None else f", margin {_fmt(margin)}"))
+            lines.append(f"| {name} | {statement} | " + " | ".join(cells) + " |")
+        times = [f"{runs[s]['seconds']:.0f} s" + ("" if runs[s]["ok"] else " (FAILED)")
+                 if runs[s] else "not run" for s in seeds]
+        lines.append(f"| {name} | *run time* | " + " | ".join(times) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_seeds(seeds: list[int], out: str | Path | None = None, log=print, **kwargs
+              ) -> dict[int, list[dict]]:
+    """`run_course` once per seed into out/seed-N, then out/claims_by_seed.md (`seeds_table`)."""
+    out = Path(out) if out else repo_root() / "build" / "course-seeds"
+    by_seed = {}
+    for seed in seeds:
+        log(f"--- seed {seed}")
+        by_seed[seed] = run_course(out=out / f"seed-{seed}", seed=seed, log=log, **kwargs)
+    table = out / "claims_by_seed.md"
+    table.write_text(f"# Lesson claims for seeds {', '.join(map(str, seeds))}\n\n"
+                     + seeds_table(by_seed))
+    log(f"claims x seeds: {table}")
+    return by_seed
 
 
 def _fmt(v) -> str:

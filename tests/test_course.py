@@ -59,6 +59,48 @@ def test_claim_outside_a_kernel_prints_and_raises_when_false(capsys):
     assert str(failed.value) == "claim failed: two beats eight (coverage_gp = 2, coverage_bce = 8)"
 
 
+def test_a_claim_shows_its_margin(capsys):
+    course.claim("eight beats two", True, margin=6, coverage_gp=8, coverage_bce=2)
+    assert capsys.readouterr().out == ("claim holds: eight beats two "
+                                       "(coverage_gp = 8, coverage_bce = 2, margin = 6)\n")
+
+
+def test_seeds_table_gives_every_claim_every_seed_with_its_margin():
+    def result(name, claims, ok=True, seconds=60.0):
+        return {"name": name, "ok": ok, "seconds": seconds, "claims": [
+            {"statement": s, "holds": h, "numbers": {}, "margin": m} for s, h, m in claims]}
+
+    table = course.seeds_table({
+        0: [result("01_a", [("x beats y", True, 2.5), ("z", True, None)])],
+        1: [result("01_a", [("x beats y", False, -0.25)], ok=False, seconds=30.0)],
+    })
+    assert table.splitlines() == [
+        "| lesson | claim | seed 0 | seed 1 |",
+        "|---|---|---|---|",
+        "| 01_a | x beats y | pass, margin 2.5 | **FAIL**, margin -0.25 |",
+        "| 01_a | z | pass | not reached |",
+        "| 01_a | *run time* | 60 s | 30 s (FAILED) |"]
+
+
+def test_course_seeds_runs_each_seed_and_writes_the_table(tmp_path, capsys):
+    from ganlib.__main__ import main
+
+    books = tmp_path / "books"
+    books.mkdir()
+    _book(books / "01_lesson.ipynb", "from ganlib.course import claim\n"
+          "claim('seed below 2', seed < 2, margin=2 - seed, seed=seed)")
+    nb = nbformat.read(books / "01_lesson.ipynb", as_version=4)
+    nb.cells[0].source += "\nseed: int = 0  # the lesson's seed"
+    nbformat.write(nb, books / "01_lesson.ipynb")
+    assert main(["course", "--notebooks", str(books), "--out", str(tmp_path / "o"),
+                 "--seeds", "0,2"]) == 1
+    table = (tmp_path / "o" / "claims_by_seed.md").read_text()
+    assert "| 01_lesson | seed below 2 | pass, margin 2 | **FAIL**, margin 0 |" in table
+    assert (tmp_path / "o" / "seed-2" / "report.html").exists()
+    assert main(["course", "--seeds", "0,x"]) != 0
+    assert "--seeds '0,x' is not a list of seeds" in capsys.readouterr().err
+
+
 def test_labels_make_keys_readable():
     assert course.label("grid25_bce_mean_modes") == "Grid25 BCE GAN mean modes"
     assert course.label("hq_penalty") == "High-quality share penalty"
@@ -80,7 +122,7 @@ def test_run_course_tables_claims_and_fails_on_a_failed_claim(tmp_path):
                                      log=lambda *a, **k: lines.append(" ".join(map(str, a))))
     assert holds["ok"] and holds["claims"] == [
         {"statement": "the penalty covers more modes", "holds": True,
-         "numbers": {"coverage_gp": 8, "coverage_bce": 2}}]
+         "numbers": {"coverage_gp": 8, "coverage_bce": 2}, "margin": None}]
     assert not fails["ok"]
     assert [(c["statement"], c["holds"]) for c in fails["claims"]] == [
         ("first claim holds", True), ("the DCGAN beats the MLP", False)]
@@ -96,7 +138,7 @@ def test_run_course_tables_claims_and_fails_on_a_failed_claim(tmp_path):
     page = (tmp_path / "out" / "report.html").read_text()
     assert "2 of 3 lesson claims hold" in page
     assert ("<tr class='fail'><td>the DCGAN beats the MLP</td><td>Fréchet distance dcgan = 50, "
-            "Fréchet distance mlp = 40</td><td>FAIL</td></tr>") in page
+            "Fréchet distance mlp = 40</td><td></td><td>FAIL</td></tr>") in page
 
 
 def test_course_command_exit_status(tmp_path, capfd):
