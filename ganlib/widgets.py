@@ -4,6 +4,7 @@ Observers (not `interact`) so an error in a callback is loud; `widgets.Image` (P
 than `Output` + `plt.show()` so the picture redraws in JupyterLab, nbval and papermill alike;
 `continuous_update=False` on every slider that retrains, so a drag trains once, on release.
 `quick_toy_wgan` is the seconds-long training run behind `CriticPanel`'s sliders.
+`LiveTraining` (play, pause, step D or G, knobs that act mid-run) is in ganlib/live.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from . import plotting
 from .config import preset
 from .data import load
 from .latent import interpolate, noise_from_seed
+from .live import LiveTraining  # noqa: F401  (live training, in ganlib/live.py)
 from .run import Run
 from .train import train
 
