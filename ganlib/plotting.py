@@ -1,4 +1,7 @@
-"""Pure functions that turn tensors and histories into matplotlib Figures (and GIF bytes).
+"""Pure functions that draw tensors and histories into matplotlib Figures (and GIF bytes).
+
+They compute nothing but the picture: the numbers come from `ganlib.gradients`,
+`ganlib.metrics` and the run's history, and no network is called here.
 
 Figures are made with `matplotlib.figure.Figure`, not pyplot, so nothing is drawn twice or kept
 alive by a global figure manager; in a notebook (after `%matplotlib inline`) a returned Figure
@@ -9,21 +12,13 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
-
-from .data import load
-from .gradients import critic_weights, interpolate_grad_norms
-from .metrics import CoverageRecorder
-from .models import eval_mode
-
-if TYPE_CHECKING:
-    from .run import Run
 
 
 def close(fig: Figure) -> None:
@@ -47,6 +42,11 @@ def image_grid(images: Tensor, nrow: int | None = None) -> np.ndarray:
     grid = torchvision.utils.make_grid(images, nrow=nrow, padding=2, pad_value=1.0,
                                        normalize=True, value_range=(-1, 1))
     return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+def _evenly_spaced(count: int, k: int) -> np.ndarray:
+    """The indices of (at most) k items evenly spaced over `count`, first and last included."""
+    return np.unique(np.linspace(0, count - 1, min(k, count)).round().astype(int))
 
 
 def _draw(ax, samples: Tensor, modes: Tensor | None = None, nrow: int | None = None,
@@ -98,8 +98,7 @@ def snapshots_strip(snapshots: list[tuple[int, Tensor]], n: int = 6,
 
     Images: the first 36 of each snapshot, `nrow` to a row (default: a square grid).
     """
-    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(n, len(snapshots))).round()
-                    .astype(int))
+    idx = _evenly_spaced(len(snapshots), n)
     fig = Figure(figsize=(size * len(idx), size + 0.3))
     axes = np.atleast_1d(fig.subplots(1, len(idx)))
     for j, (ax, i) in enumerate(zip(axes, idx, strict=True)):
@@ -113,12 +112,14 @@ def snapshots_strip(snapshots: list[tuple[int, Tensor]], n: int = 6,
     return fig
 
 
-def coverage_figure(recorders: dict[str, CoverageRecorder], n_modes: int,
+def coverage_figure(recorders: dict[str, Any], n_modes: int,
                     title: str | None = None) -> Figure:
     """Modes captured (left) and the high-quality share (right) over training, one line per run.
 
     Taught in 01_mode_collapse: a collapsing generator's curve stays low or jumps up and down
     as it hops between modes; a generator that spreads out climbs to `n_modes` and stays there.
+    Each recorder is a `ganlib.metrics.CoverageRecorder` (its lists `steps`, `modes_captured`
+    and `high_quality` are what is drawn).
     """
     fig = Figure(figsize=(9, 3.2))
     left, right = fig.subplots(1, 2)
@@ -139,17 +140,17 @@ def coverage_figure(recorders: dict[str, CoverageRecorder], n_modes: int,
     return fig
 
 
-def coverage_strip(snapshots: list[tuple[int, Tensor]], recorder: CoverageRecorder,
+def coverage_strip(snapshots: list[tuple[int, Tensor]], recorder: Any,
                    modes: Tensor, k: int = 6, size: float = 2.2) -> Figure:
     """`k` evenly spaced fixed-noise scatters over training, each titled with its modes captured.
 
     Taught in 01_mode_collapse. `snapshots` is a run's `(step, (n, 2) points)` list; a panel's
-    score is the recorder's at the same step (blank where it recorded nothing, e.g. step 0).
+    score is the `ganlib.metrics.CoverageRecorder`'s at the same step (blank where it recorded
+    nothing, e.g. step 0).
     """
     if not snapshots:
         raise ValueError("no snapshots to draw; train for at least one step")
-    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(k, len(snapshots))).round()
-                    .astype(int))
+    idx = _evenly_spaced(len(snapshots), k)
     picked = [snapshots[i] for i in idx]
     score = dict(zip(recorder.steps, recorder.modes_captured, strict=True))
     n_modes = len(modes)
@@ -213,8 +214,7 @@ def snapshots_gif(snapshots: list[tuple[int, Tensor]], modes: Tensor | None = No
     """
     if not snapshots:
         raise ValueError("no snapshots to animate; train for at least one step")
-    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(max_frames, len(snapshots)))
-                    .round().astype(int))
+    idx = _evenly_spaced(len(snapshots), max_frames)
     frames = [_frame(snapshots[i][1], modes, snapshots[i][0], nrow) for i in idx]
     size = frames[0].size
     frames = [f.resize(size) for f in frames]
@@ -231,24 +231,20 @@ def show_gif(gif: bytes):
     return IPImage(data=gif, format="gif")
 
 
-def critic_landscape(critic, lim: float = 1.6, n: int = 120,
-                     points: Tensor | None = None, real: Tensor | None = None,
-                     title: str | None = None, ax=None) -> Figure:
+def critic_landscape(xs: Tensor, values: Tensor, points: Tensor | None = None,
+                     real: Tensor | None = None, title: str | None = None, ax=None) -> Figure:
     """The critic's value f(x) over the plane (2-D toys), with real and generated points.
 
     Taught in 04_wgan_clipping: a good critic is high on the data and low on the fakes, and
-    its slope is bounded (Lipschitz) everywhere.
+    its slope is bounded (Lipschitz) everywhere. `xs` (n,) and `values` (n, n) are what
+    `ganlib.gradients.critic_values` returns.
     """
     fig = None
     if ax is None:
         fig = Figure(figsize=(4.2, 3.6))
         ax = fig.subplots()
-    xs = torch.linspace(-lim, lim, n)
-    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
-    device = next(critic.parameters()).device
-    with eval_mode(critic):
-        values = critic(grid.to(device)).float().cpu().reshape(n, n).numpy()
-    im = ax.contourf(xs.numpy(), xs.numpy(), values, levels=20, cmap="viridis")
+    xs, values = np.asarray(xs), np.asarray(values)
+    im = ax.contourf(xs, xs, values, levels=20, cmap="viridis")
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label="critic value f(x)")
     if real is not None:
         r = real.cpu().numpy()
@@ -256,8 +252,8 @@ def critic_landscape(critic, lim: float = 1.6, n: int = 120,
     if points is not None:
         p = points.cpu().numpy()
         ax.scatter(p[:, 0], p[:, 1], s=4, color="tab:red", label="generated")
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(xs[0], xs[-1])
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
@@ -286,34 +282,31 @@ def histogram(values, bins: int = 60, title: str | None = None, xlabel: str | No
     return fig if fig is not None else ax.figure
 
 
-def critic_panel_figure(run: Run, title: str | None = None) -> Figure:
+def critic_panel_figure(panel: dict, history: dict, title: str | None = None) -> Figure:
     """Landscape | Wasserstein estimate | weights at ±c (clip) or gradient norms (penalty).
 
     Taught in 04_wgan_clipping and 05_wgan_gp: the picture `ganlib.widgets.CriticPanel` redraws
-    each time its sliders retrain a quick toy WGAN.
+    each time its sliders retrain a quick toy WGAN. `panel` is what
+    `ganlib.gradients.critic_panel` returns; `history` is the run's (its "wasserstein" and,
+    when clipped, "w_at_clip" lists).
     """
-    cfg = run.config
-    data = load(cfg.data)
     fig = Figure(figsize=(13, 3.6))
     a1, a2, a3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
-    lim = float(data.modes.abs().max()) * 1.6
-    real, _ = data.sample(400, generator=torch.Generator().manual_seed(0))
-    critic_landscape(run.critic, lim=lim, points=run.G.sample(400), real=real, ax=a1,
-                     title="critic value f(x)")
-    loss_curves(run.history, keys=("wasserstein",), window=25, ax=a2,
+    critic_landscape(panel["xs"], panel["value"], points=panel["fake"], real=panel["real"],
+                     ax=a1, title="critic value f(x)")
+    loss_curves(history, keys=("wasserstein",), window=25, ax=a2,
                 title="Wasserstein estimate E[f(real)] - E[f(fake)]")
-    if cfg.clip_value is not None:
-        c = cfg.clip_value
-        at = run.history["w_at_clip"][-1]
-        histogram(critic_weights(run.critic), ax=a3, marks=(-c, c),
+    if "weights" in panel:
+        c = panel["clip_value"]
+        at = history["w_at_clip"][-1]
+        histogram(panel["weights"], ax=a3, marks=(-c, c),
                   title=f"critic weights ({at:.0%} at ±c)", xlabel="weight")
     else:
-        norms = interpolate_grad_norms(run)
+        norms = panel["norms"]
         histogram(norms, ax=a3, marks=(1.0,), xlabel="‖∇f(x̂)‖",
                   title=f"gradient norms at interpolates (mean {norms.mean():.2f})")
-    knobs = (f"clip c={cfg.clip_value:g}" if cfg.clip_value is not None
-             else f"λ={cfg.gp_lambda:g}")
-    fig.suptitle(title or f"{knobs}, n_critic={cfg.n_critic}, {run.step} steps on {cfg.data}")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -390,45 +383,6 @@ def class_rows_figure(images: Tensor, row_names: list[str] | None = None,
     return fig
 
 
-def generator_field(critic, fake: Tensor, loss: str = "bce", lim: float = 1.6,
-                    n: int = 60) -> dict:
-    """What G sees at one moment of training: the critic's value over the plane and, at each
-    fake point, the direction the generator's loss pushes it (2-D toys).
-
-    Taught in 01_mode_collapse (GAN Lab's picture, Kahng et al. 2018). For loss='bce' the value
-    is D(x) = sigmoid(logit) and G's loss is the non-saturating -log D(G(z)); for
-    loss='wasserstein' the value is the raw score f(x) and G's loss is -f(G(z)). The arrows are
-    minus the gradient of G's loss with respect to each fake point: the pull G's weights follow.
-
-    Args:
-        critic: the discriminator or critic, (N, 2) -> (N,) scores.
-        fake: (M, 2) generated points.
-        loss: 'bce' or 'wasserstein'.
-        lim, n: the value is computed on an n x n grid over [-lim, lim]².
-    Returns:
-        {"xs": (n,), "value": (n, n), "fake": (M, 2), "pull": (M, 2)} numpy arrays, with
-        "pull_norm" (the mean ‖pull‖) and "label" ('D(x)' or 'f(x)').
-    """
-    if loss not in ("bce", "wasserstein"):
-        raise ValueError(f"loss must be 'bce' or 'wasserstein', got {loss!r}")
-    device = next(critic.parameters()).device
-    xs = torch.linspace(-lim, lim, n)
-    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
-    with torch.no_grad():
-        scores = critic(grid.to(device)).float().cpu()
-    value = torch.sigmoid(scores) if loss == "bce" else scores
-    x = fake.detach().float().to(device).requires_grad_(True)  # (M, 2)
-    s = critic(x)  # (M,)
-    # per-point losses summed, so each point's gradient is its own loss's gradient
-    g_loss = torch.nn.functional.softplus(-s).sum() if loss == "bce" else -s.sum()
-    (grad,) = torch.autograd.grad(g_loss, x)
-    pull = -grad.cpu()  # (M, 2): downhill on G's loss
-    return {"xs": xs.numpy(), "value": value.reshape(n, n).numpy(),
-            "fake": fake.detach().float().cpu().numpy(), "pull": pull.numpy(),
-            "pull_norm": float(pull.norm(dim=1).mean()),
-            "label": "D(x)" if loss == "bce" else "f(x)"}
-
-
 def generator_field_figure(fields: dict[str, list[tuple[int, dict]]],
                            modes: Tensor | None = None, arrows: int = 60,
                            size: float = 2.8) -> Figure:
@@ -437,7 +391,7 @@ def generator_field_figure(fields: dict[str, list[tuple[int, dict]]],
     Taught in 01_mode_collapse. Each panel is the discriminator's D(x) (or the critic's f(x))
     over the plane, the fake points, and arrows at `arrows` of them showing where G's loss
     pulls them; the title gives the mean pull. `fields[name]` is a list of
-    `(step, generator_field(...))`, the same number of moments for every model.
+    `(step, ganlib.gradients.generator_field(...))`, the same number of moments for every model.
     """
     if not fields or any(not moments for moments in fields.values()):
         raise ValueError("fields needs at least one model with at least one recorded moment; "
@@ -449,7 +403,7 @@ def generator_field_figure(fields: dict[str, list[tuple[int, dict]]],
         for ax, (step, f) in zip(row, moments, strict=False):
             xs, value = f["xs"], f["value"]
             im = ax.contourf(xs, xs, value, levels=20, cmap="PiYG")
-            pick = np.linspace(0, len(f["fake"]) - 1, min(arrows, len(f["fake"]))).astype(int)
+            pick = _evenly_spaced(len(f["fake"]), arrows)
             ax.scatter(f["fake"][:, 0], f["fake"][:, 1], s=3, color="black", alpha=0.6)
             ax.quiver(f["fake"][pick, 0], f["fake"][pick, 1], f["pull"][pick, 0],
                       f["pull"][pick, 1], color="tab:blue", width=0.006)

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import torch
 from PIL import Image
 
-from . import plotting
+from . import gradients, plotting
 from .config import preset
 from .data import load
 from .latent import interpolate, noise_from_seed
@@ -150,10 +150,25 @@ class CriticPanel(widgets.VBox):
                               n_critic=self.n_critic.value, data=self.data, steps=self.steps,
                               seed=self.seed)
 
+    @staticmethod
+    def figure(run: Run, title: str | None = None):
+        """The panel's picture of a WGAN `run` on a 2-D toy: its critic over the plane, the
+        Wasserstein estimate, and its weights (clipped) or its slope at interpolates."""
+        cfg, data = run.config, load(run.config.data)
+        g = torch.Generator().manual_seed(0)  # the same points (and α) at every redraw
+        real, _ = data.sample(400, generator=g)  # (400, 2)
+        panel = gradients.critic_panel(run.critic, real, run.G.sample(400, generator=g),
+                                       cfg.clip_value, lim=float(data.modes.abs().max()) * 1.6,
+                                       generator=g)
+        knobs = f"clip c={cfg.clip_value:g}" if cfg.clip_value is not None else \
+            f"λ={cfg.gp_lambda:g}"
+        return plotting.critic_panel_figure(panel, run.history, title or (
+            f"{knobs}, n_critic={cfg.n_critic}, {run.step} steps on {cfg.data}"))
+
     def update(self, change=None) -> None:
         self.status.value = "training..."
         self.run = self.train()
-        fig = plotting.critic_panel_figure(self.run)
+        fig = self.figure(self.run)
         self.image.value = plotting.fig_to_png(fig, dpi=70)
         plotting.close(fig)
         w = self.run.last("wasserstein")

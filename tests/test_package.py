@@ -3,29 +3,51 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 import ganlib
 
 PACKAGE = Path(ganlib.__file__).parent
 
 
 def imports() -> dict[str, set[str]]:
-    """module -> the ganlib modules it imports (at any depth of the file)."""
-    graph = {}
-    for path in PACKAGE.glob("*.py"):
-        found = set()
+    """module -> the ganlib modules it imports (at any depth of the file, type hints included).
+
+    A subpackage (ganlib/exercises/) is one module: the union of its files' imports.
+    """
+    graph: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        inner = path.relative_to(PACKAGE).parts
+        name = inner[0].removesuffix(".py")  # the top-level module, or the subpackage
+        own = len(inner)  # `from .x` in ganlib/a.py (1) or ganlib/exercises/b.py (2) is ganlib's
+        found = graph.setdefault(name, set())
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.ImportFrom):
                 continue
-            if node.level == 1 and node.module is None:  # from . import x, y
+            if node.level and node.level != own:  # `from .x` inside a subpackage: its own file
+                continue
+            if node.level and node.module is None:  # from . import x, y
                 found.update(alias.name for alias in node.names)
-            elif node.level == 1:  # from .x import y
+            elif node.level:  # from .x import y
                 found.add(node.module.split(".")[0])
             elif node.module == "ganlib":  # from ganlib import x
                 found.update(alias.name for alias in node.names)
             elif node.module and node.module.startswith("ganlib."):
                 found.add(node.module.split(".")[1])
-        graph[path.stem] = found - {path.stem}
-    return graph
+    return {name: found - {name} for name, found in graph.items()}
+
+
+def longest_chain(graph: dict[str, set[str]]) -> list[str]:
+    """The longest import chain a -> b -> ... among ganlib's modules (the graph has no circle)."""
+    chains: dict[str, list[str]] = {}
+
+    def chain(module: str) -> list[str]:
+        if module not in chains:
+            below = [chain(other) for other in graph.get(module, ()) if other in graph]
+            chains[module] = [module, *max(below, key=len, default=[])]
+        return chains[module]
+
+    return max((chain(module) for module in sorted(graph)), key=len)
 
 
 def test_no_import_circle():
@@ -55,3 +77,23 @@ def test_the_gan_code_knows_nothing_of_training_speed_or_files():
     assert not graph["distributed"]  # torchrun's plumbing knows nothing of GANs
     assert not graph["models"] & {"speed"} and "speed" not in graph["losses"]
     assert "bench" not in graph  # the benchmark lives in benchmarks/, outside the package
+
+
+@pytest.mark.xfail(strict=True, reason="8 floors: widgets -> live -> train -> outputs -> run -> "
+                   "config -> data -> models (issue 23 item 1; plotting is off the chain)")
+def test_the_package_is_at_most_six_floors():
+    # a floor is a module on the longest import chain: each one a reader may have to open
+    # to understand the one above it
+    chain = longest_chain(imports())
+    assert len(chain) <= 6, f"{len(chain)} floors: " + " -> ".join(chain)
+
+
+def test_plotting_draws_what_it_is_given():
+    # plotting loads no data, runs no network and measures nothing: at most models.eval_mode
+    assert imports()["plotting"] <= {"models"}, imports()["plotting"]
+
+
+def test_longest_chain_finds_the_deepest_path():
+    graph = {"a": {"b", "c"}, "b": {"d"}, "c": set(), "d": {"e"}, "e": set()}
+    assert longest_chain(graph) == ["a", "b", "d", "e"]
+    assert longest_chain({"x": set()}) == ["x"]

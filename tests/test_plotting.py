@@ -1,4 +1,7 @@
-"""ganlib.plotting: what each figure draws (titles, lines, panels), checked on tiny inputs."""
+"""ganlib.plotting: what each figure draws (titles, lines, panels), checked on tiny inputs.
+
+The inputs are made by hand: plotting draws what it is given, and computes nothing.
+"""
 
 from types import SimpleNamespace
 
@@ -84,51 +87,45 @@ def test_sweep_figure_draws_samples_and_one_panel_per_metric():
         plotting.sweep_figure(values[:2], results, ("w1",))
 
 
-def test_critic_landscape_draws_f_over_the_plane():
-    critic = torch.nn.Linear(2, 1)  # f(x) = x_0: rises from left to right
-    with torch.no_grad():
-        critic.weight.copy_(torch.tensor([[1.0, 0.0]]))
-        critic.bias.zero_()
-    fig = plotting.critic_landscape(critic, 2.0, n=11, real=torch.zeros(3, 2), title="f")
+def test_critic_landscape_draws_the_values_it_is_given():
+    xs = torch.linspace(-2.0, 2.0, 11)
+    values = xs.repeat(11, 1)  # f(x) = x_0: rises from left to right
+    fig = plotting.critic_landscape(xs, values, real=torch.zeros(3, 2), title="f")
     ax = fig.axes[0]
-    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_title() == "f"  # second argument: lim
+    assert ax.get_xlim() == (-2.0, 2.0) and ax.get_title() == "f"
     levels = ax.collections[0].levels  # the filled contour's levels span f's range
     assert levels[0] <= -2.0 and levels[-1] >= 2.0
-    assert critic.training  # put back in training mode after drawing
 
 
-def _linear_critic(w: tuple[float, float], b: float = 0.0) -> torch.nn.Module:
-    critic = torch.nn.Linear(2, 1)
-    with torch.no_grad():
-        critic.weight.copy_(torch.tensor([w]))
-        critic.bias.fill_(b)
-    return torch.nn.Sequential(critic, torch.nn.Flatten(0))  # (N, 2) -> (N,)
+def test_critic_panel_figure_draws_weights_or_norms():
+    xs = torch.linspace(-1.0, 1.0, 5)
+    base = {"xs": xs, "value": torch.zeros(5, 5), "real": torch.zeros(4, 2),
+            "fake": torch.ones(4, 2)}
+    history = {"step": [1, 2], "wasserstein": [0.5, 0.25], "w_at_clip": [0.5, 0.375]}
+    clip = plotting.critic_panel_figure({**base, "clip_value": 0.01,
+                                         "weights": torch.tensor([-0.01, 0.0, 0.01])},
+                                        history, title="clip")
+    assert clip.axes[2].get_title() == "critic weights (38% at ±c)"
+    assert [line.get_xdata()[0] for line in clip.axes[2].lines] == [-0.01, 0.01]  # ±c
+    assert clip._suptitle.get_text() == "clip"
+    gp = plotting.critic_panel_figure({**base, "clip_value": None,
+                                       "norms": torch.tensor([0.5, 1.5, 1.0])}, history)
+    assert gp.axes[2].get_title() == "gradient norms at interpolates (mean 1.00)"
+    assert gp._suptitle is None
 
 
-def test_generator_field_pulls_fakes_uphill_on_the_critic():
-    critic = _linear_critic((2.0, -1.0))  # f(x) = 2 x0 - x1
-    fake = torch.tensor([[0.0, 0.0], [1.0, 1.0], [-5.0, 3.0]])
-    wgan = plotting.generator_field(critic, fake, loss="wasserstein", lim=1.0, n=5)
-    # G's loss -f: the pull is +∇f = (2, -1) at every point, whatever its score
-    np.testing.assert_allclose(wgan["pull"], [[2.0, -1.0]] * 3, rtol=1e-6)
-    assert wgan["pull_norm"] == pytest.approx(5 ** 0.5)
-    assert wgan["value"].shape == (5, 5) and wgan["value"][0, -1] == pytest.approx(2.0 + 1.0)
-    bce = plotting.generator_field(critic, fake, loss="bce", lim=1.0, n=5)
-    # -log sigmoid(l): the pull is (1 - D) ∇l, so a point D already calls real is barely pulled
-    d = torch.sigmoid(torch.tensor([0.0, 1.0, -13.0])).numpy()
-    np.testing.assert_allclose(bce["pull"], (1 - d)[:, None] * np.array([[2.0, -1.0]]),
-                               rtol=1e-5)
-    assert 0 < bce["value"].min() and bce["value"].max() < 1 and bce["label"] == "D(x)"
-    with pytest.raises(ValueError, match="'bce' or 'wasserstein'"):
-        plotting.generator_field(critic, fake, loss="minimax")
+def test_evenly_spaced_picks_first_and_last():
+    assert plotting._evenly_spaced(10, 4).tolist() == [0, 3, 6, 9]
+    assert plotting._evenly_spaced(3, 6).tolist() == [0, 1, 2]  # never more than there are
+    assert plotting._evenly_spaced(1, 5).tolist() == [0]
 
 
 def test_generator_field_figure_draws_a_panel_per_model_and_moment():
-    critic = _linear_critic((1.0, 0.0))
-    fake = torch.randn(20, 2, generator=torch.Generator().manual_seed(0))
-    fields = {name: [(step, plotting.generator_field(critic, fake, loss, n=8))
-                     for step in (0, 10, 20)]
-              for name, loss in (("BCE GAN", "bce"), ("WGAN-GP", "wasserstein"))}
+    xs = np.linspace(-1.0, 1.0, 8)
+    fake = np.random.default_rng(0).normal(size=(20, 2))
+    field = {"xs": xs, "value": np.tile(xs, (8, 1)), "fake": fake, "pull": np.ones((20, 2)),
+             "pull_norm": 2 ** 0.5, "label": "f(x)"}  # what gradients.generator_field returns
+    fields = {name: [(step, field) for step in (0, 10, 20)] for name in ("BCE GAN", "WGAN-GP")}
     fig = plotting.generator_field_figure(fields, modes=torch.zeros(1, 2), arrows=5)
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert len(panels) == 6 and panels[4].get_title().startswith("WGAN-GP, step 10")

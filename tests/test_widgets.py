@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from ganlib import plotting
+from ganlib import gradients, plotting
 from ganlib.gradients import interpolate_grad_norms
 from ganlib.models import ConditionalGenerator, DCGANGenerator
 from ganlib.widgets import CriticPanel, LatentWalk, quick_toy_wgan, walk_images, walk_png
@@ -57,13 +57,15 @@ def test_conditional_walk_keeps_z_and_changes_class():
 def test_quick_toy_wgan_clip_and_gp_figures():
     run = quick_toy_wgan(clip_value=0.01, n_critic=2, steps=4, width=8)
     assert run.config.optimizer == "rmsprop" and run.step == 4
-    fig = plotting.critic_panel_figure(run)
+    fig = CriticPanel.figure(run)
     assert len(fig.axes) >= 3 and "±c" in fig.axes[2].get_title()
+    assert fig._suptitle.get_text() == "clip c=0.01, n_critic=2, 4 steps on ring8"
     plotting.close(fig)
     run = quick_toy_wgan(clip_value=None, gp_lambda=10.0, n_critic=2, steps=4, width=8)
-    norms = interpolate_grad_norms(run, n=32)
+    real, fake = torch.randn(32, 2), run.G.sample(32)
+    norms = interpolate_grad_norms(run.critic, real, fake)
     assert norms.shape == (32,) and (norms >= 0).all()
-    assert "interpolates" in plotting.critic_panel_figure(run).axes[2].get_title()
+    assert "interpolates" in CriticPanel.figure(run, title="t").axes[2].get_title()
 
 
 def test_critic_panel_retrains_on_slider():
@@ -110,7 +112,7 @@ def test_training_moments_slider_redraws_the_chosen_moment():
 
     critics = [torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0)) for _ in range(2)]
     fake = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
-    fields = {name: [(step, plotting.generator_field(c, fake, loss, n=6))
+    fields = {name: [(step, gradients.generator_field(c, fake, loss, n=6))
                      for step, c in zip((0, 50), critics, strict=True)]
               for name, loss in (("BCE GAN", "bce"), ("WGAN-GP", "wasserstein"))}
     panel = TrainingMoments(fields)
