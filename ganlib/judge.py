@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ganlib import data as ganlib_data
 from ganlib.files import atomic_write
+from ganlib.metrics import accuracy
 from ganlib.models import eval_mode
 
 __all__ = ["Judge", "train_judge", "load_judge", "judge_path", "prepare_images"]
@@ -152,11 +153,6 @@ def _random_shift(x: Tensor, max_shift: float, generator: torch.Generator) -> Te
     return F.grid_sample(x + 1, grid, align_corners=False) - 1
 
 
-def _accuracy(model: Judge, images: Tensor, labels: Tensor) -> float:
-    probs = model.predict_proba(images)
-    return float((probs.argmax(dim=1) == labels).double().mean())
-
-
 def train_judge(
     images: Tensor,
     labels: Tensor,
@@ -218,7 +214,7 @@ def train_judge(
             if verbose:
                 print(f"  judge epoch {epoch + 1}/{epochs}: train loss {total / len(x_train):.3f}")
     model.eval()
-    model.accuracy = _accuracy(model, images[test_idx], labels[test_idx])
+    model.accuracy = accuracy(model.predict_proba(images[test_idx]), labels[test_idx])
     model.n_test = n_test
     return model
 

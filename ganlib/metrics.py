@@ -5,8 +5,8 @@ notebooks can print, plot and assert on them, and tests can check them against k
 
 - Toy data (ring8, grid25): `mode_coverage` / `toy_metrics`, the VEEGAN / PacGAN protocol, and
   `CoverageRecorder`, a training callback that keeps them over training.
-- Digits: `class_stats`, `frechet_distance`, `label_accuracy`, `image_metrics`, all computed with
-  the digit judge of `ganlib.judge` (a small CNN trained offline on real digits).
+- Digits: `class_stats`, `frechet_distance`, `accuracy`, `label_accuracy`, `image_metrics`,
+  computed with the digit judge of `ganlib.judge` (a small CNN trained offline on real digits).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = [
     "CoverageRecorder",
     "frechet_distance",
     "class_stats",
+    "accuracy",
     "label_accuracy",
     "image_metrics",
 ]
@@ -294,9 +295,12 @@ def class_stats(probs: Tensor, min_share: float = 0.02) -> dict[str, Any]:
     }
 
 
-def _balanced_labels(n: int, n_classes: int) -> Tensor:
-    """0, 1, ..., K-1, 0, 1, ... (length n): every class asked for equally often."""
-    return torch.arange(n) % n_classes
+def accuracy(probs: Tensor, labels: Tensor) -> float:
+    """The share of rows whose most probable class is the label: (N, K), (N,) -> [0, 1].
+
+    The judge's held-out accuracy (`ganlib.judge`) and a conditional G's `label_accuracy`.
+    """
+    return float((probs.argmax(dim=1) == labels).double().mean())
 
 
 def label_accuracy(
@@ -323,8 +327,7 @@ def label_accuracy(
         raise ValueError("label_accuracy needs a conditional G (G.n_classes is None).")
     labels = torch.arange(n_classes).repeat_interleave(n_per_class)  # (K * n_per_class,)
     fake = G.sample(len(labels), labels=labels, generator=generator)
-    probs = judge.predict_proba(fake)
-    return float((probs.argmax(dim=1) == labels).double().mean())
+    return accuracy(judge.predict_proba(fake), labels)
 
 
 def image_metrics(
@@ -343,7 +346,8 @@ def image_metrics(
     gives ``label_accuracy`` (so a good conditional G also has an even histogram).
 
     Args:
-        G: a generator of (n, 1, 32, 32) images in [-1, 1] (``G.sample``, ``G.n_classes``).
+        G: a generator of (n, 1, 32, 32) images in [-1, 1] (``G.sample``, ``G.n_classes``
+            and, when conditional, ``G.default_labels``).
         judge: a `ganlib.judge.Judge`.
         real_images: (M, 1, 32, 32) real images in [-1, 1], M >= 2 (or a data set with
             ``.images``, e.g. ``load("digits5k")``).
@@ -360,7 +364,7 @@ def image_metrics(
         fake = G.sample(n, generator=generator)
         labels = None
     else:
-        labels = _balanced_labels(n, n_classes)
+        labels = G.default_labels(n)  # 0, 1, ..., K-1, 0, 1, ...: every class alike
         fake = G.sample(n, labels=labels, generator=generator)
     pick = torch.randperm(len(real_images), generator=generator)[:n]
     real = real_images[pick]
@@ -370,5 +374,5 @@ def image_metrics(
     out = class_stats(probs_fake)
     out["frechet"] = frechet_distance(feats_fake, feats_real)
     if labels is not None:
-        out["label_accuracy"] = float((probs_fake.argmax(dim=1) == labels).double().mean())
+        out["label_accuracy"] = accuracy(probs_fake, labels)
     return out

@@ -13,6 +13,7 @@ from ganlib.data import load
 from ganlib.judge import train_judge
 from ganlib.metrics import (
     CoverageRecorder,
+    accuracy,
     class_stats,
     frechet_distance,
     image_metrics,
@@ -20,6 +21,7 @@ from ganlib.metrics import (
     mode_coverage,
     toy_metrics,
 )
+from ganlib.models import Generator
 
 SIGMA = 0.01
 
@@ -270,6 +272,7 @@ class DigitsG:
     """A fake generator that returns real digits: of the asked class, or any class."""
 
     z_dim = 8
+    default_labels = Generator.default_labels  # the balanced labels a real G asks for
 
     def __init__(self, digits, n_classes=None, classes=None, noise=False):
         self.digits, self.n_classes, self.noise = digits, n_classes, noise
@@ -289,6 +292,12 @@ class DigitsG:
             idx = (self.digits.labels == y).nonzero().squeeze(1)
             out.append(self.digits.images[idx[torch.randint(len(idx), (1,), generator=generator)]])
         return torch.cat(out)
+
+
+def test_accuracy_is_the_share_of_rows_whose_argmax_is_the_label():
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    assert accuracy(probs, torch.tensor([0, 1, 1, 0])) == 0.5
+    assert accuracy(probs, torch.tensor([0, 1, 0, 1])) == 1.0
 
 
 def test_label_accuracy_of_real_digits_is_near_judge_accuracy(digits, judge):
