@@ -70,11 +70,13 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 @contextlib.contextmanager
 def data_parallel(run) -> Iterator[None]:
-    """Train `run` on all ranks: both nets wrapped in DDP while inside, plain again after.
+    """Train `run` on all ranks: both nets wrapped in DDP while inside, unwrapped after.
 
     BatchNorm: on CUDA the nets' BatchNorm layers become SyncBatchNorm, whose statistics
-    cover the global batch, as on one process; gloo (CPUs) has no SyncBatchNorm, so there
-    each rank normalises with its own share's statistics (a smaller batch than one process's).
+    cover the global batch, as on one process, and stay SyncBatchNorm after (same parameters
+    and buffers, so a checkpoint loads into the plain nets); gloo (CPUs) has no SyncBatchNorm,
+    so there each rank normalises with its own share's statistics (a smaller batch than one
+    process's) and the nets come back as they went in.
     """
     if world_size() == 1:
         yield

@@ -25,8 +25,11 @@ HISTORY_KEYS = ("step", "time", "d_loss", "g_loss", "wasserstein", "d_real", "d_
 
 @dataclass
 class Run:
-    """Everything a training run owns; a checkpoint is this, written to one file."""
+    """Everything a training run owns: the state a checkpoint saves (`ganlib.outputs.
+    save_checkpoint`, read back by `load_checkpoint`), then the fields of this process's
+    session, which are set afresh each time a run is built or loaded and never saved."""
 
+    # saved in the checkpoint (the config as a dict, the nets and optimizers as state_dicts)
     config: TrainConfig
     G: Generator
     critic: nn.Module
@@ -39,9 +42,10 @@ class Run:
     snapshots: list[tuple[int, Tensor]] = field(default_factory=list)  # (step, samples)
     step: int = 0  # generator steps done
     elapsed: float = 0.0  # training seconds so far, over all sessions of this run
+    # this process's session only, never saved
     interrupted: bool = False
     stopped_by: int = 0  # the signal that stopped training (SIGINT, SIGTERM, SIGHUP); 0: none
-    out: Path | None = None
+    out: Path | None = None  # the run folder ganlib.outputs writes to, if any
     threads: int | None = None  # CPU threads of the last training session (ganlib.speed)
     rank: int = 0  # under torchrun: this process's number among `world` (ganlib.distributed)
     world: int = 1  # processes training this run together; each trains on 1/world of a batch

@@ -1,7 +1,8 @@
-"""CPU speed tricks, applied by the trainer to models that are already built. Same maths.
+"""CPU speed tricks, applied to models that are already built. Same maths.
 
-`models.py` builds the papers' networks from plain torch.nn layers and `train.py` writes the
-step as the papers do; nothing there knows about this module. On a CPU the same computation
+`models.py` builds the papers' networks from plain torch.nn layers and knows nothing of this
+module; `run.make_run` applies it to the built nets, and `train.py` asks it only how many
+threads to train on, so the step reads as the papers write it. On a CPU the same computation
 runs faster with a few changes, all made here, all switched off by `TrainConfig(fast=False)`:
 
 - threads (`pick_threads`): the idle cores for the image models, one for the 2-D toys, whose
@@ -22,6 +23,7 @@ docs/performance.md and the benchmark (`benchmarks/`).
 from __future__ import annotations
 
 import os
+import types
 
 import torch
 import torch.nn.functional as F
@@ -102,13 +104,14 @@ def use_autocast(net: nn.Module, device: torch.device) -> nn.Module:
     to the float32 input x̂. (float16 would need a GradScaler and the penalty's gradient
     unscaled before its norm; GPUs without bfloat16 predate 2020.)
     """
-    forward = net.forward  # the class's forward, bound to this net
+    forward = type(net).forward  # the class's forward, unbound
 
-    def autocast_forward(*args, **kwargs):
+    def autocast_forward(self, *args, **kwargs):
         with torch.autocast(device.type, dtype=torch.bfloat16):
-            return forward(*args, **kwargs).float()
+            return forward(self, *args, **kwargs).float()
 
-    net.forward = autocast_forward
+    # bound to this net as a method, so that copy.deepcopy binds the copy's to the copy
+    net.forward = types.MethodType(autocast_forward, net)
     return net
 
 

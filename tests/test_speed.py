@@ -253,6 +253,21 @@ def test_autocast_runs_in_bfloat16_and_returns_float32():
     assert list(critic.state_dict()) == list(DCGANCritic(1, 32, 8, "layer").state_dict())
 
 
+def test_a_deep_copy_of_an_autocast_net_runs_its_own_weights():
+    import copy
+
+    torch.manual_seed(0)
+    critic = speed.use_autocast(MLPCritic((2,), width=8, depth=2), torch.device("cpu"))
+    twin = copy.deepcopy(critic)
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.zero_()  # the copy's weights only: every score is 0 if it runs its own
+    x = torch.randn(5, 2)
+    assert twin(x).dtype == torch.float32
+    torch.testing.assert_close(twin(x), torch.zeros(5))
+    assert critic(x).abs().max() > 0  # and the original still runs its own
+
+
 def test_the_penalty_under_autocast_is_the_float32_penalty_to_bfloat16_precision():
     from ganlib.losses import gradient_penalty
 
