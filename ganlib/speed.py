@@ -1,8 +1,9 @@
 """CPU speed tricks, applied to models that are already built. Same maths.
 
 `models.py` builds the papers' networks from plain torch.nn layers and knows nothing of this
-module; `run.make_run` applies it to the built nets, and `train.py` asks it only how many
-threads to train on, so the step reads as the papers write it. On a CPU the same computation
+module; `ganlib.run` applies it to the built nets (`place_models`, for a new run and a loaded
+one), and `train.py` asks it only how many threads to train on, so the step reads as the
+papers write it. On a CPU the same computation
 runs faster with a few changes, all made here, all switched off by `TrainConfig(fast=False)`:
 
 - threads (`pick_threads`): the idle cores for the image models, one for the 2-D toys, whose
