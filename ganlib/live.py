@@ -50,8 +50,9 @@ def _colormap() -> np.ndarray:
 
 def toy_picture(field: dict, modes: torch.Tensor | None = None, arrows: int = 64,
                 side: int = SIDE) -> Image.Image:
-    """GAN Lab's picture from `gradients.generator_field(...)`: the critic's value as colour, the fakes as
-    black dots, G's pull at `arrows` of them as blue arrows, the real modes as red crosses.
+    """GAN Lab's picture from `gradients.generator_field(...)`: the critic's value as colour,
+    the fakes as black dots, G's pull at `arrows` of them as blue arrows, the real modes as red
+    crosses.
 
     D(x) in [0, 1] keeps a fixed colour scale; a critic's raw f(x) is scaled to its own range.
     Arrows are scaled so the longest is a tenth of the picture (their direction and relative
@@ -192,7 +193,7 @@ class LiveTraining(widgets.VBox):
     """
 
     def __init__(self, config: TrainConfig, data=None, name: str | None = None,
-                 fps: float = 15.0, n_points: int = 256):
+                 fps: float | None = None, n_points: int = 256):
         self.key = name or f"{config.model} on {config.data}"
         old = _LIVE.get(self.key)
         if old is not None and old() is not None:
@@ -203,7 +204,9 @@ class LiveTraining(widgets.VBox):
         self.data = data if data is not None else load(config.data, size=config.size,
                                                        channels=config.channels)
         self.toy = getattr(self.data, "is_toy", False)
-        self.frame_interval = 1.0 / fps
+        # pictures per second while playing: a toy's step takes milliseconds, so 15 frames cost
+        # little; an image step takes tens, so 4 leave the CPU to training
+        self.frame_interval = 1.0 / (fps or (15.0 if self.toy else 4.0))
         self.n_points = n_points
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -383,8 +386,8 @@ class LiveTraining(widgets.VBox):
                 now = time.perf_counter()
                 if self._redraw.is_set() or now - last >= self.frame_interval:
                     self._redraw.clear()
+                    last = now  # frames every interval, however long a draw takes
                     self.draw()
-                    last = time.perf_counter()
         except Exception as e:  # shown in the status line: a thread's traceback goes nowhere
             self.error = e
             self.status.value = f"training stopped: {type(e).__name__}: {e}"

@@ -391,3 +391,177 @@ class Notebook:
             raise AssertionError(f"{self.name}: {what} did not change within {timeout:.0f} s "
                                  "after the drag") from e
         return image.get_attribute("src")
+
+
+# ----------------------------------------------------------------------------------------------
+# The live-training widget (ganlib.live.LiveTraining): a small notebook and its measurements
+# ----------------------------------------------------------------------------------------------
+
+LIVE_NOTEBOOK_CELLS = [
+    "from ganlib.config import preset\n"
+    "from ganlib.live import LiveTraining\n"
+    "toy = LiveTraining(preset('wgan-gp', 'ring8'), name='browser toy')\n"
+    "toy.step(5)\n"
+    "toy",
+    "digits = LiveTraining(preset('dcgan', 'digits5k'), name='browser digits')\n"
+    "digits.step(1)\n"
+    "digits",
+]
+
+
+def write_live_notebook(path: Path) -> Path:
+    """A two-cell notebook: the live widget on ring8 (WGAN-GP), then on digits5k (DCGAN)."""
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    book.cells = [nbformat.v4.new_code_cell(src) for src in LIVE_NOTEBOOK_CELLS]
+    nbformat.write(book, str(path))
+    return path
+
+
+_COUNT_FRAMES_JS = """(img, ms) => new Promise(ok => {
+  // the times (ms) at which the image's src changed during the next `ms` milliseconds
+  const times = []; let last = img.src;
+  const obs = new MutationObserver(() => {
+    if (img.src !== last) { last = img.src; times.push(performance.now()); }
+  });
+  obs.observe(img, {attributes: true, attributeFilter: ['src']});
+  setTimeout(() => { obs.disconnect(); ok(times); }, ms);
+})"""
+
+_WATCH_LABEL_JS = """([label, old]) => {
+  // from the next mouse release, the time until the label no longer shows `old`
+  window.__live = {up: null, seen: null};
+  document.addEventListener('mouseup', () => { window.__live.up = performance.now(); },
+                            {capture: true, once: true});
+  const obs = new MutationObserver(() => {
+    if (window.__live.up !== null && !label.textContent.includes(old)) {
+      window.__live.seen = performance.now(); obs.disconnect();
+    }
+  });
+  obs.observe(label, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+class LivePanel:
+    """One LiveTraining widget on the page: its buttons, image, status line and sliders."""
+
+    def __init__(self, nb: Notebook, index: int):
+        self.nb = nb
+        self.image = nb.page.locator("img.widget-image").nth(index)
+        self.image.wait_for(state="visible", timeout=30_000)
+        self.panel = self.image.locator(
+            "xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
+        self.status = self.panel.locator(".widget-label, .widget-label-basic").filter(
+            has_text="updates").first
+
+    def press(self, name: str) -> None:
+        import re
+
+        self.panel.locator("button.widget-button").filter(
+            has_text=re.compile(rf"^\s*{re.escape(name)}\s*$")).click()
+
+    def slider(self, description: str):
+        return self.panel.locator(".jupyter-widgets.widget-slider").filter(
+            has=self.nb.page.locator(".widget-label", has_text=description)).first
+
+    def text(self) -> str:
+        return self.status.inner_text()
+
+    def frames(self, seconds: float) -> list[float]:
+        """Times (s) of the picture's redraws seen by the browser over `seconds`."""
+        times = self.image.evaluate(_COUNT_FRAMES_JS, seconds * 1000)
+        return [t / 1000 for t in times]
+
+    def slider_latency(self, description: str, fraction: float, old: str,
+                       timeout: float = 30.0) -> float:
+        """Drag a slider mid-run; seconds from the mouse's release until the status line
+        (drawn with the picture, from the kernel's run.config) no longer shows `old`."""
+        self.nb.page.evaluate(_WATCH_LABEL_JS, [self.status.element_handle(), old])
+        self.nb.drag(self.slider(description), fraction)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            live = self.nb.page.evaluate("() => window.__live")
+            if live["seen"] is not None:
+                return (live["seen"] - live["up"]) / 1000
+            time.sleep(0.05)
+        raise AssertionError(f"the status line still shows {old!r} {timeout:.0f} s after the "
+                             f"{description} slider was released: {self.text()!r}")
+
+    def wait_text(self, predicate, what: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text()
+            if predicate(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"{what}: the status line shows {self.text()!r}")
+
+
+def rate(times: list[float]) -> float:
+    """Redraws per second from their times (0 with fewer than two)."""
+    if len(times) < 2:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def check_live(browser, lab: Lab, name: str, shots: Path, seconds: float = 4.0) -> dict:
+    """Run the live notebook and use the widgets as a student does; return what was measured.
+
+    ring8: play, count the redraws, drag n_critic mid-run (the status line, drawn from the
+    kernel's run.config, must show the new value without the step count falling back), pause
+    (the picture must stop changing), step D, step G, reset. digits: play, count the redraws,
+    pause, step. Fails on any behaviour that is wrong; the rates are returned, not judged
+    (benchmarks/live.py holds the budgets).
+    """
+    import re
+
+    with Notebook(browser, lab, name, shots) as nb:
+        nb.open()
+        nb.run_all()
+        toy = LivePanel(nb, 0)
+        assert "step 5 " in toy.text() and "n_critic=1," in toy.text(), toy.text()
+        toy.panel.screenshot(path=shots / "live_toy_before.png")
+        toy.press("play")
+        toy.wait_text(lambda t: t.startswith("playing"), "play did not start training")
+        toy_fps = rate(toy.frames(seconds))
+        step_before = int(re.search(r"step (\d+)", toy.text()).group(1))
+        latency = toy.slider_latency("n_critic", 0.5, "n_critic=1,")
+        text = toy.text()
+        n_critic = int(re.search(r"n_critic=(\d+)", text).group(1))
+        assert n_critic > 1 and int(re.search(r"step (\d+)", text).group(1)) >= step_before, (
+            f"moving n_critic mid-run should change the running config and keep the steps: "
+            f"{text!r}")
+        toy.press("pause")
+        paused = toy.wait_text(lambda t: t.startswith("paused"), "pause did not stop training")
+        src = toy.image.get_attribute("src")
+        time.sleep(1.0)
+        assert toy.image.get_attribute("src") == src and toy.text() == paused, (
+            "the picture still changes after pause")
+        d_updates = int(re.search(r"D updates (\d+)", paused).group(1))
+        toy.press("step D")
+        toy.wait_text(lambda t: f"D updates {d_updates + 1}," in t, "step D did not step D")
+        nb.wait_src_change(toy.image, src, timeout=30, what="the picture after step D")
+        steps = int(re.search(r"step (\d+)", toy.text()).group(1))
+        toy.press("step G")
+        toy.wait_text(lambda t: f"step {steps + 1} " in t, "step G did not step G")
+        toy.panel.screenshot(path=shots / "live_toy.png")
+        toy.press("reset")
+        toy.wait_text(lambda t: "step 0 " in t and f"n_critic={n_critic}," in t,
+                      "reset did not start again with the knobs as they are")
+
+        digits = LivePanel(nb, 1)
+        digits.press("play")
+        digits.wait_text(lambda t: t.startswith("playing"), "play did not start on digits")
+        digits_rate = rate(digits.frames(seconds))
+        digits.press("pause")
+        paused = digits.wait_text(lambda t: t.startswith("paused"), "pause on digits")
+        steps = int(re.search(r"step (\d+)", paused).group(1))
+        digits.press("step G")
+        digits.wait_text(lambda t: f"step {steps + 1} " in t, "step G on digits")
+        digits.panel.screenshot(path=shots / "live_digits.png")
+        nb.raise_errors()
+    return {"ring8_fps": toy_fps, "ring8_slider_latency_s": latency,
+            "digits_refresh_per_s": digits_rate, "load_average": os.getloadavg()}
