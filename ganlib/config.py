@@ -12,8 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .data import TOY_NAMES
-from .models import IMAGE_SIZES
+from .data import IMAGE_NAMES, TOY_NAMES
+from .models import check_image_size
 
 MODELS = ("gan", "dcgan", "wgan", "wgan-gp", "cwgan-gp")
 
@@ -84,7 +84,7 @@ def is_toy(data: str) -> bool:
 
 def is_named_set(data: str) -> bool:
     """True for the built-in digit and clothing sets (28x28 gray), not a folder of photos."""
-    return data.lower().replace("_", "-") in ("digits5k", "mnist", "fashion-mnist")
+    return data.lower().replace("_", "-") in IMAGE_NAMES
 
 
 def preset(model: str, data: str = "ring8", **overrides) -> TrainConfig:
@@ -194,12 +194,8 @@ def check_config(config: TrainConfig) -> None:
     if c.loss == "bce" and (c.gp_lambda > 0 or c.clip_value is not None):
         raise ValueError("clipping and the gradient penalty belong to the Wasserstein loss; "
                          "set loss='wasserstein' or drop clip_value/gp_lambda")
-    if c.size not in IMAGE_SIZES:
-        raise ValueError(f"size must be 32 or 64 (the DCGAN nets are built for those), "
-                         f"got {c.size!r}")
+    check_image_size(c.size)
     if c.channels not in (None, 1, 3):
         raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {c.channels!r}")
     if c.device not in ("auto", "cpu", "cuda", "mps") and not c.device.startswith("cuda:"):
         raise ValueError(f"unknown device {c.device!r}; choose auto, cpu, cuda or mps")
-    if c.model == "cwgan-gp" and is_toy(c.data):
-        raise ValueError("cwgan-gp needs labelled images (e.g. data='digits5k'), not a 2-D toy")

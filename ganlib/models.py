@@ -165,10 +165,10 @@ class MLPCritic(nn.Module):
 
 
 def check_image_size(size: int) -> None:
-    """The one place that says which image sides the course's nets take."""
+    """The one check of the image side, for a config (ganlib.config), the data and the nets."""
     if size not in IMAGE_SIZES:
-        raise ValueError(f"size={size!r} is not supported; use 32 or 64, the image sides the "
-                         "DCGAN generators and critics are built for")
+        raise ValueError(f"size must be {' or '.join(map(str, IMAGE_SIZES))} (the image sides "
+                         f"the DCGAN nets are built for), got {size!r}")
 
 
 def _n_up(size: int) -> int:
@@ -325,9 +325,7 @@ def build_models(config, shape: tuple[int, ...], n_classes: int | None = None
                  ) -> tuple[Generator, nn.Module]:
     """The generator and critic a TrainConfig asks for, for data of per-sample `shape`."""
     width, z_dim = config.width, config.z_dim
-    if config.model == "cwgan-gp":
-        if n_classes is None:
-            raise ValueError("cwgan-gp needs a labelled data set such as digits5k")
+    if config.model == "cwgan-gp":  # ganlib.run.check_data has made sure the data has labels
         c, h, _ = shape
         G = ConditionalGenerator(z_dim, n_classes, c, h, width, resnet=config.resnet)
         critic = ConditionalCritic(c, h, n_classes, width, config.critic_norm)

@@ -320,7 +320,7 @@ def test_unknown_name_lists_the_choices():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"size": 28}, "use 32 or 64"),
+        ({"size": 28}, "size must be 32 or 64"),
         ({"size": 128}, "DCGAN"),
         ({"channels": 2}, "channels=2"),
         ({"limit": 0}, "limit=0"),

@@ -137,3 +137,10 @@ def test_dcgan_nets_are_plain_torch_nn():
     kinds = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
     convs = [m for m in [*G.modules(), *D.modules()] if isinstance(m, kinds)]
     assert len(convs) == 8 and all(type(m) in kinds for m in convs)
+
+
+@pytest.mark.parametrize("net", [DCGANGenerator, DCGANCritic])
+def test_a_dcgan_net_refuses_an_image_side_it_is_not_built_for(net):
+    # 48 would build a 32x32 net without a word (log2(48) rounds down)
+    with pytest.raises(ValueError, match=r"^size must be 32 or 64 \(.*\), got 48$"):
+        net(size=48, width=4)
