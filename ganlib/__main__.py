@@ -1,7 +1,8 @@
 """The command line: `python -m ganlib train | course | judge`.
 
-For runs outside Jupyter, the way the seed code ran `python wgan.py --path data/...`. Errors
-print one sentence (no traceback) and exit with status 2.
+For runs outside Jupyter, the way the seed code ran `python wgan.py --path data/...`. Bad input
+(a ValueError or FileNotFoundError) prints one sentence and exits with status 2; anything else
+is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from . import distributed
 from .config import MODELS
 from .outputs import WriteFailed
+from .train import TrainingDiverged
 
 
 def _train_parser(sub) -> None:
@@ -31,10 +33,11 @@ def _train_parser(sub) -> None:
                         help="train until the run has this many seconds of training in all "
                         "(with --resume, earlier sessions count)")
     p.add_argument("--n-critic", type=int, help="critic steps per generator step")
-    p.add_argument("--clip", type=float, help="WGAN weight clipping value c")
+    p.add_argument("--clip", type=float,
+                   help="WGAN weight clipping value c (with wgan-gp, say --gp-lambda too)")
     p.add_argument("--gp-lambda", type=float, help="gradient penalty weight λ")
     p.add_argument("--width", type=int, help="base width of G and the critic")
-    p.add_argument("--size", type=int, choices=(32, 64), default=32, help="image side")
+    p.add_argument("--size", type=int, default=32, help="image side, 32 or 64")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 gray, 3 RGB")
     p.add_argument("--batch-size", type=int,
                    help="samples per step; under torchrun per process (N processes: N x this)")
@@ -72,10 +75,12 @@ def cmd_train(args) -> int:
         "channels": args.channels, "log_dir": args.tensorboard,
         "checkpoint_every": args.checkpoint_every, "critic_norm": args.critic_norm,
         "amp": args.amp or None, "compile": args.compile or None}.items() if v is not None}
-    if args.clip is not None and args.model == "wgan-gp" and args.gp_lambda is None:
-        overrides["gp_lambda"] = 0.0
     config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
                     **overrides)
+    if args.clip is not None and args.gp_lambda is None and config.gp_lambda > 0:
+        raise ValueError(f"--clip with --model {config.model} needs --gp-lambda too: 0 to clip "
+                         "instead of the gradient penalty, or L > 0 for both; for the WGAN of "
+                         "Arjovsky et al. use --model wgan --clip C")
     lead = distributed.rank() == 0  # under torchrun, rank 0 writes and reports
     out = check_out_folder(args.out, args.resume or args.overwrite, probe=lead)  # before any work
     data = load(args.data, size=config.size, channels=config.channels)
@@ -99,18 +104,16 @@ def cmd_train(args) -> int:
     return 0
 
 
-def diverged(e, out: str) -> str:
-    """TrainingDiverged in one line: the step, what was kept, and which flags to try."""
+def kept(out: str) -> str:
+    """What the run folder holds after training diverged, and how to go on from it."""
     from .run import read_checkpoint
 
     try:
-        kept = f"{out}/checkpoint.pt holds step {read_checkpoint(out)['step']}"
+        step = read_checkpoint(out)["step"]
     except (ValueError, FileNotFoundError):
-        kept = "no checkpoint was written"
-    lr = e.run.config.lr_g
-    return (f"training diverged: the {e.who} loss became {e.loss} at step {e.step}; {kept}. "
-            f"Try a lower learning rate, e.g. --resume --lr {lr / 10:g} (now {lr:g}), or "
-            "--overwrite to start again")
+        return f"No checkpoint was written to {out}."
+    return (f"{out}/checkpoint.pt holds step {step}: --resume continues from it, --overwrite "
+            "starts again.")
 
 
 def cmd_course(args) -> int:
@@ -121,12 +124,6 @@ def cmd_course(args) -> int:
                         seed=args.seed)
     # a failed notebook or a failed lesson claim (which fails its notebook) fails the command
     return 0 if all(r["ok"] for r in report) else 1
-
-
-def cmd_bench(args) -> int:
-    raise ValueError("the benchmark is a script outside the package now: run "
-                     "`python benchmarks/bench.py` from the repository root (--help lists "
-                     "its options)")
 
 
 def cmd_judge(args) -> int:
@@ -168,28 +165,23 @@ def main(argv: list[str] | None = None) -> int:
                    "instead of the course's")
     c.add_argument("--seed", type=int,
                    help="seed for every notebook (default: each notebook's own)")
-    # the benchmark moved to benchmarks/bench.py; `bench` only says where (any options)
-    sub.add_parser("bench", help="moved: python benchmarks/bench.py", add_help=False)
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")
     j.add_argument("--dataset", default="digits5k")
     j.add_argument("--retrain", action="store_true")
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "bench":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    commands = {"train": cmd_train, "course": cmd_course, "bench": cmd_bench,
-                "judge": cmd_judge}
+    args = parser.parse_args(argv)
+    commands = {"train": cmd_train, "course": cmd_course, "judge": cmd_judge}
     try:
         return commands[args.command](args)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        if distributed.rank() == 0 or isinstance(e, RuntimeError):  # bad input: rank 0 says it
+    except (ValueError, FileNotFoundError) as e:  # bad input; every rank has it, rank 0 says it
+        if distributed.rank() == 0:
             print(f"error: {flag_names(str(e)) if args.command == 'train' else e}",
                   file=sys.stderr)
         return 2
     except WriteFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except FloatingPointError as e:  # TrainingDiverged
-        print(f"error: {diverged(e, args.out)}", file=sys.stderr)
+    except TrainingDiverged as e:  # its own sentence, then what the run folder kept
+        print(f"error: training diverged: {e} {kept(args.out)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import pytest
 
 from ganlib import load_checkpoint
 from ganlib.__main__ import main
+
+TRAIN = importlib.import_module("ganlib.train")  # the module (ganlib.train is the function)
 
 
 def test_train_writes_a_run_folder_with_metrics(tmp_path, capsys):
@@ -52,6 +55,10 @@ def test_train_writes_a_run_folder_with_metrics(tmp_path, capsys):
      "error: --lr must be a finite number > 0, got inf"),
     (["train", "--data", "digits5k", "--batch-size", "6000", "--steps", "1"], "larger than"),
     (["train", "--data", "/no/such/folder"], "no/such/folder"),
+    (["train", "--size", "48"], "error: --size must be 32 or 64 (the image sides the DCGAN nets "
+     "are built for), got 48"),
+    (["train", "--model", "cwgan-gp", "--data", "ring8"],
+     "error: cwgan-gp needs labels, and 'ring8' has none; use a labelled set such as digits5k"),
 ])
 def test_bad_input_is_one_clear_sentence(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
@@ -66,13 +73,57 @@ def test_unknown_model_is_rejected_by_argparse(capsys):
     assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
-def test_bench_points_to_the_script_and_others_reject_unknown_options(capsys):
-    # the benchmark left the package; its old options still get the pointer, not an error
-    assert main(["bench", "--quick", "--only", "peak"]) == 2
-    assert "python benchmarks/bench.py" in capsys.readouterr().err
+def test_there_is_no_bench_command_and_unknown_options_are_refused(capsys):
+    # the benchmark is benchmarks/bench.py, outside the package
+    with pytest.raises(SystemExit) as e:
+        main(["bench"])
+    assert e.value.code == 2 and "invalid choice: 'bench'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["judge", "--no-such-option"])
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["wgan-gp", "cwgan-gp"])
+def test_clip_on_a_penalised_model_asks_for_gp_lambda_instead_of_dropping_it(model, tmp_path,
+                                                                            capsys):
+    # it once set λ to 0 without a word: a WGAN with clipping under the name wgan-gp
+    assert main(["train", "--model", model, "--data", "digits5k", "--clip", "0.01",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --clip with --model {model} needs --gp-lambda too: 0 to clip instead of the "
+        "gradient penalty, or L > 0 for both; for the WGAN of Arjovsky et al. use --model wgan "
+        "--clip C\n")
+    assert not (tmp_path / "x").exists()
+
+
+class Stop(Exception):
+    """Raised by a stand-in for ganlib.train.train once it has seen the config."""
+
+
+@pytest.mark.parametrize("gp_lambda", ["0", "10"])
+def test_clip_with_gp_lambda_trains_what_it_says(gp_lambda, tmp_path, monkeypatch):
+    seen = []
+
+    def record(config, *args, **kwargs):
+        seen.append(config)
+        raise Stop
+
+    monkeypatch.setattr(TRAIN, "train", record)
+    with pytest.raises(Stop):
+        main(["train", "--model", "wgan-gp", "--data", "ring8", "--clip", "0.01",
+              "--gp-lambda", gp_lambda, "--out", str(tmp_path / "x")])
+    assert (seen[0].clip_value, seen[0].gp_lambda) == (0.01, float(gp_lambda))
+
+
+@pytest.mark.parametrize("bug", [RuntimeError("a bug"), KeyError("a bug"), TypeError("a bug")])
+def test_a_bug_shows_its_traceback_instead_of_an_error_line(bug, tmp_path, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise bug
+
+    monkeypatch.setattr(TRAIN, "train", broken)
+    with pytest.raises(type(bug)):
+        main(["train", "--data", "ring8", "--model", "gan", "--out", str(tmp_path / "x")])
+    assert "error:" not in capsys.readouterr().err
 
 
 def start_training(out, *extra):
@@ -154,13 +205,24 @@ def test_an_unusable_out_is_refused_before_any_work(where, message, tmp_path, mo
     assert not (tmp_path / "history.csv").exists()
 
 
-def test_divergence_is_one_line_with_the_step_and_the_advice(tmp_path, capsys):
-    out = tmp_path / "run"
+def test_divergence_is_one_line_with_the_exceptions_advice_and_what_was_kept(
+        tmp_path, monkeypatch, capsys):
+    out, raised, train = tmp_path / "run", [], TRAIN.train
+
+    def train_and_keep_the_error(*args, **kwargs):
+        try:
+            return train(*args, **kwargs)
+        except TRAIN.TrainingDiverged as e:
+            raised.append(e)
+            raise
+
+    monkeypatch.setattr(TRAIN, "train", train_and_keep_the_error)
     assert main(["train", "--model", "wgan-gp", "--data", "ring8", "--lr", "1e20", "--steps",
                  "20", "--width", "8", "--device", "cpu", "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
+    assert str(raised[0]).startswith("the generator loss became nan at step 1;")
+    # the advice is the exception's own, in one wording; the CLI adds what the folder holds
     assert err.splitlines()[-1] == (
-        "error: training diverged: the generator loss became nan at step 1; "
-        f"{out}/checkpoint.pt holds step 0. Try a lower learning rate, e.g. --resume --lr "
-        "1e+19 (now 1e+20), or --overwrite to start again")
+        f"error: training diverged: {raised[0]} {out}/checkpoint.pt holds step 0: --resume "
+        "continues from it, --overwrite starts again.")
     assert "Traceback" not in err
