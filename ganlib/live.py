@@ -6,8 +6,10 @@ n_critic) and 05_wgan_gp (λ). On a 2-D toy the picture is the critic's value ov
 with G's gradient arrows at the fakes (Kahng et al. 2018's GAN Lab); on images it is the
 fixed-noise sample grid. Both have the loss curves beside them.
 
-Drawing is plain numpy and PIL into PNG bytes for a `widgets.Image`: a matplotlib figure takes
-tens of milliseconds, too slow for ten frames a second on a 2-core CPU. The pure functions
+Drawing is plain numpy and PIL into JPEG bytes for a `widgets.Image`: a matplotlib figure takes
+tens of milliseconds, too slow for ten frames a second on a 2-core CPU, and encoding a PNG of the
+picture takes about ten times as long as a JPEG (at quality 90, without chroma subsampling, the
+thin lines stay sharp). The pure functions
 (`toy_picture`, `curves_picture`, `grid_picture`) are what tests and the benchmark call.
 """
 
@@ -29,9 +31,10 @@ from . import gradients, plotting
 from .config import TrainConfig
 from .data import load
 from .run import make_run
-from .train import critic_step, generator_step, record, train_step
+from .train import cpu_threads, critic_step, generator_step, record, train_step
 
-__all__ = ["LiveTraining", "toy_picture", "curves_picture", "grid_picture", "stop_all"]
+__all__ = ["LiveTraining", "toy_picture", "curves_picture", "grid_picture", "encode",
+           "stop_all"]
 
 SIDE = 256  # pixels of the square picture (the plane, or the sample grid) and of the curves
 _FONT = ImageFont.load_default()
@@ -142,8 +145,8 @@ def curves_picture(panels: list[dict[str, list[float]]], width: int = SIDE,
     return img
 
 
-def png(*pictures: Image.Image) -> bytes:
-    """The pictures side by side as PNG bytes (fast compression: it is redrawn many times a
+def encode(*pictures: Image.Image) -> bytes:
+    """The pictures side by side as JPEG bytes (quick to encode: it is redrawn many times a
     second)."""
     out = Image.new("RGB", (sum(p.width for p in pictures), max(p.height for p in pictures)),
                     "white")
@@ -152,7 +155,7 @@ def png(*pictures: Image.Image) -> bytes:
         out.paste(p, (x, 0))
         x += p.width
     buf = io.BytesIO()
-    out.save(buf, format="PNG", compress_level=1)
+    out.save(buf, format="JPEG", quality=90, subsampling=0)
     return buf.getvalue()
 
 
@@ -187,6 +190,9 @@ class LiveTraining(widgets.VBox):
     with the same `name` is made (re-running the cell) and at interpreter exit; it is a daemon,
     so a dying kernel never waits for it.
 
+    While it plays (and in `step`), PyTorch uses the CPU threads `ganlib.train.train` would
+    (`ganlib.speed.pick_threads`: one for a toy), and the count is restored when it stops.
+    `fps` caps the pictures per second while playing (15 for a toy, 4 for images by default).
     The learning rates stay as the sliders set them (a preset's `lr_decay` is turned off: live
     training has no budget for it to decay over). `step(n)` trains n steps in the caller's
     thread, for a notebook's static picture and for tests.
@@ -230,7 +236,7 @@ class LiveTraining(widgets.VBox):
             slider.observe(lambda change, key=key: self.set(**{key: change["new"]}),
                            names="value")
         self.status = widgets.Label()
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{2 * SIDE}px"))
+        self.image = widgets.Image(format="jpeg", layout=widgets.Layout(width=f"{2 * SIDE}px"))
         self.reset()
         super().__init__([widgets.HBox(list(self.buttons.values())),
                           widgets.HBox(list(self.sliders.values())[:3]),
@@ -315,9 +321,10 @@ class LiveTraining(widgets.VBox):
     def step(self, n: int = 1) -> None:
         """n training steps (n_critic critic updates and one generator update each) in the
         caller's thread, then one picture."""
-        for _ in range(n):
-            with self._lock:
-                self._train_step()
+        with cpu_threads(self.run, self.data):
+            for _ in range(n):
+                with self._lock:
+                    self._train_step()
         self.draw()
 
     def step_critic(self) -> None:
@@ -380,14 +387,15 @@ class LiveTraining(widgets.VBox):
     def _loop(self) -> None:
         last = 0.0
         try:
-            while not self._stop.is_set():
-                with self._lock:
-                    self._train_step()
-                now = time.perf_counter()
-                if self._redraw.is_set() or now - last >= self.frame_interval:
-                    self._redraw.clear()
-                    last = now  # frames every interval, however long a draw takes
-                    self.draw()
+            with cpu_threads(self.run, self.data):  # the threads `train` would use
+                while not self._stop.is_set():
+                    with self._lock:
+                        self._train_step()
+                    now = time.perf_counter()
+                    if self._redraw.is_set() or now - last >= self.frame_interval:
+                        self._redraw.clear()
+                        last = now  # frames every interval, however long a draw takes
+                        self.draw()
         except Exception as e:  # shown in the status line: a thread's traceback goes nowhere
             self.error = e
             self.status.value = f"training stopped: {type(e).__name__}: {e}"
@@ -400,7 +408,7 @@ class LiveTraining(widgets.VBox):
             self.draw()
 
     def picture(self) -> bytes:
-        """PNG bytes of the run as it is now: the plane (toys) or the sample grid, and the
+        """JPEG bytes of the run as it is now: the plane (toys) or the sample grid, and the
         curves."""
         with self._lock:
             run = self.run
@@ -415,7 +423,7 @@ class LiveTraining(widgets.VBox):
                 left = grid_picture(run.G.sample(z=self.z, labels=run.fixed_labels))
             keys = list(self.curves)
             panels = [{k: self.curves[k] for k in keys[:2]}, {k: self.curves[k] for k in keys[2:]}]
-            return png(left, curves_picture(panels))
+            return encode(left, curves_picture(panels))
 
     def status_text(self) -> str:
         """The status line: the step, the knobs of the running config, and how many frames."""
@@ -436,11 +444,11 @@ class LiveTraining(widgets.VBox):
         self.status.value = self.status_text()
 
     def _repr_mimebundle_(self, **kwargs):
-        # the live widget where a kernel runs it, and the current picture as a PNG where none
+        # the live widget where a kernel runs it, and the current picture as an image where none
         # does (an executed notebook on GitHub, nbviewer, a papermill output)
         import base64
 
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
-            bundle["image/png"] = base64.b64encode(self.image.value).decode()
+            bundle["image/jpeg"] = base64.b64encode(self.image.value).decode()
         return bundle
