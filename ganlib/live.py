@@ -218,6 +218,7 @@ class LiveTraining(widgets.VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._redraw = threading.Event()
+        self.pull = math.nan  # the mean length of G's arrows at the fakes (toys)
         self.frames = 0  # pictures drawn since the widget was made (the benchmark counts them)
         self.error: BaseException | None = None
 
@@ -305,6 +306,11 @@ class LiveTraining(widgets.VBox):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=30)
         self._thread = None
+
+    def close(self) -> None:
+        """Stop training, then close the widget and its views."""
+        self.halt()
+        super().close()
 
     def reset(self) -> None:
         """Stop, and start again from the seed's initial weights with the knobs as they are."""
@@ -433,6 +439,8 @@ class LiveTraining(widgets.VBox):
             knobs.insert(0, f"clip={cfg.clip_value:.3g}")
         if cfg.gp_lambda > 0:
             knobs.insert(0, f"λ={cfg.gp_lambda:.3g}")
+        if self.toy:  # the size of the signal G gets, as in 01's recorded moments
+            knobs.append(f"mean pull {self.pull:.2g}")
         state = "playing" if self.playing else "paused"
         return (f"{state} · step {self.run.step} (D updates {self.updates['D']}, "
                 f"G updates {self.updates['G']}) · {', '.join(knobs)} · frame {self.frames}")

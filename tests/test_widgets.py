@@ -274,6 +274,9 @@ def test_a_new_widget_stops_the_old_one_and_stop_all_stops_every_one():
     new.play()
     stop_all()  # what the interpreter runs at exit
     assert _live_threads() == [] and not new.playing and not other.playing
+    new.play()
+    new.close()  # closing the widget stops its training too
+    assert _live_threads() == []
 
 
 def test_live_widget_on_digits_shows_the_fixed_noise_grid():
