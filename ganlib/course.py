@@ -268,12 +268,16 @@ def kernel_settings() -> dict:
 
 
 def lesson_parameters(book: Path, smoke: bool = False, seed: int | None = None) -> dict:
-    """The papermill parameters for one notebook: smoke=True for a smoke run, and the seed when
-    one is given and the notebook's parameters cell declares `seed`."""
+    """The papermill parameters for one notebook: the worked solutions of its exercises
+    (solutions=True where the notebook declares it: a batch run has no student), smoke=True for
+    a smoke run, and the seed when one is given and the notebook declares `seed`."""
     import papermill as pm
 
-    params: dict = {"smoke": True} if smoke else {}
-    if seed is not None and "seed" in pm.inspect_notebook(str(book)):
+    declared = pm.inspect_notebook(str(book))
+    params: dict = {"solutions": True} if "solutions" in declared else {}
+    if smoke:
+        params["smoke"] = True
+    if seed is not None and "seed" in declared:
         params["seed"] = seed
     return params
 

@@ -1,8 +1,10 @@
 """Shared test fixtures (tiny, seeded, CPU only) and the smoke copies of the notebooks.
 
 `pytest` also runs every notebook under nbval (`--nbval-lax` in pyproject.toml): before
-collection, papermill writes a copy of each notebook with `smoke = True` injected (prepare only,
-nothing executed) into the git-ignored tests/smoke_notebooks/, where nbval collects them.
+collection, papermill writes a copy of each notebook with `smoke = True` and `solutions = True`
+(the worked solutions, so every exercise check runs) injected (prepare only, nothing executed)
+into the git-ignored tests/smoke_notebooks/, where nbval collects them. Only a run that will
+collect that folder prepares them: `pytest tests/test_losses.py` does not.
 """
 
 import os
@@ -14,7 +16,20 @@ import torch
 SMOKE_DIR = Path(__file__).parent / "smoke_notebooks"
 
 
+def collects_smoke_notebooks(args: list[str], root: Path) -> bool:
+    """Whether a run given these command-line paths collects tests/smoke_notebooks/: one of them
+    is that folder, lies inside it, or is a folder above it."""
+    smoke = SMOKE_DIR.resolve()
+    for arg in args:
+        path = (root / arg.split("::")[0]).resolve()
+        if path == smoke or smoke in path.parents or path in smoke.parents:
+            return True
+    return False
+
+
 def pytest_configure(config):
+    if not collects_smoke_notebooks(config.args, Path(config.invocation_params.dir)):
+        return
     import papermill as pm
 
     from ganlib.course import course_notebooks
@@ -23,9 +38,9 @@ def pytest_configure(config):
     for old in SMOKE_DIR.glob("*.ipynb"):
         old.unlink()
     for book in course_notebooks():
-        pm.execute_notebook(str(book), str(SMOKE_DIR / book.name), parameters={"smoke": True},
-                            prepare_only=True, kernel_name="python3", progress_bar=False,
-                            log_output=False)
+        pm.execute_notebook(str(book), str(SMOKE_DIR / book.name),
+                            parameters={"smoke": True, "solutions": True}, prepare_only=True,
+                            kernel_name="python3", progress_bar=False, log_output=False)
 
 
 # One thread, here and (through the environment) in the notebook kernels nbval starts: the

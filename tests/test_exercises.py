@@ -1,29 +1,137 @@
-"""Each checker accepts the library's answer and rejects each typical wrong answer."""
+"""Each checker accepts the library's answer and names each typical mistake; `check` says "not
+attempted" for an untouched stub and tells the worked solution from the student's own code; a
+notebook run in student mode completes with every exercise "not attempted"."""
+
+import ast
+import json
+import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ganlib import exercises, latent, losses
+from ganlib.course import course_notebooks, lesson_parameters
+from ganlib.metrics import mode_coverage
 from ganlib.models import DCGANCritic
 
+PACKAGE = Path(exercises.__file__).parent
 
-def test_passed_prints_one_line(capsys):
+
+# --- the mechanism -----------------------------------------------------------------------------
+
+
+def test_passed_prints_one_line_and_says_when_it_is_the_worked_solution(capsys):
     exercises.passed("demo")
-    assert capsys.readouterr().out == "✓ demo: correct\n"
+    exercises.passed("demo", worked=True)
+    assert capsys.readouterr().out == "✓ demo: correct\nworked solution: ✓ demo\n"
+
+
+def test_every_exercise_has_one_checker_and_one_numbering():
+    numbers = sorted(exercises.CHECKERS)
+    assert numbers == ["1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "4.1",
+                       "4.2", "5.1", "5.2", "6.1", "6.2"]
+    with pytest.raises(ValueError, match="no Exercise 9.9"):
+        exercises.check("9.9", len)
+
+
+@pytest.mark.parametrize("number", sorted(exercises.CHECKERS))
+def test_an_untouched_stub_is_not_attempted_in_one_line(number, capsys):
+    def my_answer(*args, **kwargs):
+        raise NotImplementedError(f"Exercise {number}: write it")
+
+    assert exercises.check(number, my_answer) is False  # no exception
+    assert capsys.readouterr().out == (f"Exercise {number} not attempted yet: write "
+                                       "`my_answer` above, then run this cell\n")
+
+
+def test_check_says_worked_solution_or_correct_and_lets_a_wrong_answer_raise(capsys):
+    assert exercises.check("2.3", losses.d_loss_bce, worked=True) is True
+    assert exercises.check("2.3", losses.d_loss_bce) is True
+    assert capsys.readouterr().out == ("worked solution: ✓ BCE discriminator loss\n"
+                                       "✓ BCE discriminator loss: correct\n")
+    with pytest.raises(AssertionError, match="sign is flipped"):
+        exercises.check("2.3", lambda r, f: -losses.d_loss_bce(r, f), worked=True)
+
+
+def _package_trees():
+    return {path.name: ast.parse(path.read_text()) for path in sorted(PACKAGE.glob("*.py"))}
+
+
+def test_one_module_per_notebook_without_bare_asserts_or_imports_in_functions():
+    trees = _package_trees()
+    assert {name for name in trees if name.startswith("ex")} == {
+        f"ex{book.stem}.py" for book in course_notebooks()}
+    for name, tree in trees.items():
+        asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert not asserts, f"{name}: bare assert on lines {asserts} (python -O strips them)"
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            inner = [n.lineno for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            assert not inner, f"{name}: {fn.name} imports inside the function (lines {inner})"
+
+
+def test_batch_runs_pass_the_worked_solutions():
+    for book in course_notebooks():
+        assert lesson_parameters(book)["solutions"] is True
+        assert lesson_parameters(book, smoke=True) == {"solutions": True, "smoke": True}
+
+
+# --- a notebook run top to bottom --------------------------------------------------------------
+
+def _run_notebook(book: Path, out: Path, solutions: bool) -> list[tuple[str, str]]:
+    """Execute `book` in smoke mode; returns (source, printed text) of every code cell."""
+    import papermill as pm
+
+    pm.execute_notebook(str(book), str(out), parameters={"smoke": True, "solutions": solutions},
+                        cwd=str(book.parent), kernel_name="python3", progress_bar=False)
+    cells = json.loads(out.read_text())["cells"]
+    return [("".join(c["source"]), "".join("".join(o.get("text", "")) for o in c["outputs"]))
+            for c in cells if c["cell_type"] == "code"]
+
+
+def _checks(cells):
+    """The exercise numbers each check cell checks, with that cell's printed text."""
+    return [(re.findall(r'exercises\.check\("(\d\.\d)"', source), text)
+            for source, text in cells if "exercises.check(" in source]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_02_in_student_mode_completes_with_every_exercise_not_attempted(tmp_path):
+    book = next(b for b in course_notebooks() if b.stem == "02_bce_gan")
+    cells = _run_notebook(book, tmp_path / book.name, solutions=False)
+    checks = _checks(cells)
+    numbers = [n for found, _ in checks for n in found]
+    assert numbers == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+    for found, text in checks:
+        for number in found:
+            assert f"Exercise {number} not attempted yet" in text
+        assert "correct" not in text and "worked solution" not in text
+    assert not any("✓" in text for _, text in cells)
+    assert any("ganlib.train itself trained these steps" in text for _, text in cells)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_02_with_the_worked_solutions_says_so_at_each_check(tmp_path):
+    book = next(b for b in course_notebooks() if b.stem == "02_bce_gan")
+    cells = _run_notebook(book, tmp_path / book.name, solutions=True)
+    for found, text in _checks(cells):
+        assert text.count("worked solution: ✓") == len(found), text
+        assert "not attempted" not in text and ": correct" not in text
+    assert any("your loop and ganlib.train agree on every loss" in text for _, text in cells)
 
 
 # --- 01_mode_collapse --------------------------------------------------------------------------
 
 def _modes_captured_library(points, modes, sigma):
-    from ganlib.metrics import mode_coverage
-
     return mode_coverage(points, modes, sigma)["modes_captured"]
 
 
 def _reverse_kl_library(counts):
-    from ganlib.metrics import mode_coverage
-
     # the library's reverse KL from counts: points placed exactly on the modes they count
     modes = torch.tensor([[float(i), 0.0] for i in range(len(counts))])
     points = torch.repeat_interleave(modes, counts.long(), dim=0)
@@ -49,8 +157,6 @@ def test_check_modes_captured_accepts_the_library_and_names_each_mistake(capsys)
 
 
 def test_check_reverse_kl_accepts_the_library_and_names_each_mistake(capsys):
-    import math
-
     exercises.check_reverse_kl(_reverse_kl_library)
     assert "✓ reverse_kl" in capsys.readouterr().out
 
@@ -73,20 +179,90 @@ def test_check_reverse_kl_accepts_the_library_and_names_each_mistake(capsys):
             exercises.check_reverse_kl(wrong)
 
 
-# --- 02_bce_gan --------------------------------------------------------------------------------
-
+# --- 02_bce_gan: the two updates of the training step ------------------------------------------
 
 def _bce(logits, label, reduction="mean"):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label),
                                               reduction=reduction)
 
 
+def _d_update(run, real, fake, mistake=None):
+    """02's worked D update, with one typical mistake switched on."""
+    D = run.critic
+    shown = fake if mistake == "no_detach" else fake.detach()
+    labels = (0.0, 1.0) if mistake == "swapped" else (1.0, 0.0)
+    loss = _bce(D(real), labels[0]) + _bce(D(shown), labels[1])
+    if mistake != "no_zero":
+        run.opt_c.zero_grad(set_to_none=True)
+    loss.backward()
+    if mistake == "wrong_optimizer":
+        run.opt_g.step()
+    elif mistake != "no_step":
+        run.opt_c.step()
+    return loss
+
+
+def _g_update(run, fake, mistake=None):
+    """02's worked G update, with one typical mistake switched on."""
+    D = run.critic
+    if mistake != "not_frozen":
+        D.requires_grad_(False)
+    logits = D(fake.detach() if mistake == "detach" else fake)
+    loss = {"minimax": -_bce(logits, 0.0), "label_0": _bce(logits, 0.0)}.get(mistake,
+                                                                              _bce(logits, 1.0))
+    if mistake != "no_zero":
+        run.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt_g.step()
+    if mistake != "left_frozen":
+        D.requires_grad_(True)
+    return loss
+
+
+def test_check_updates_accept_the_worked_solution(capsys):
+    exercises.check_d_update(_d_update)
+    exercises.check_g_update(_g_update, worked=True)
+    assert capsys.readouterr().out == "✓ D's update: correct\nworked solution: ✓ G's update\n"
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("no_detach", "detach the fakes"),
+    ("swapped", "labels are swapped"),
+    ("no_step", "did not change: call run.opt_c.step"),
+    ("wrong_optimizer", "did not change"),
+    ("no_zero", "zero_grad"),
+])
+def test_check_d_update_names_the_mistake(mistake, message):
+    with pytest.raises(AssertionError, match=message):
+        exercises.check_d_update(lambda run, real, fake: _d_update(run, real, fake, mistake))
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("not_frozen", "freeze D"),
+    ("left_frozen", "still frozen"),
+    ("minimax", "minimax loss"),
+    ("label_0", "labelled 0"),
+    ("detach", "do not detach the fakes"),
+    ("no_zero", "zero_grad"),
+])
+def test_check_g_update_names_the_mistake(mistake, message):
+    with pytest.raises(AssertionError, match=message):
+        exercises.check_g_update(lambda run, fake: _g_update(run, fake, mistake))
+
+
+# --- 02_bce_gan: the losses --------------------------------------------------------------------
+
 def test_check_d_loss_bce_accepts_the_library(capsys):
     exercises.check_d_loss_bce(losses.d_loss_bce)
     assert "✓ BCE discriminator loss" in capsys.readouterr().out
 
 
+def _probabilities(logits, label):
+    return F.binary_cross_entropy(torch.sigmoid(logits), torch.full_like(logits, label))
+
+
 @pytest.mark.parametrize("wrong, message", [
+    (lambda r, f: _probabilities(r, 1) + _probabilities(f, 0), "cross-entropy of probabilities"),
     (lambda r, f: _bce(r, 0) + _bce(f, 1), "labels are swapped"),
     (lambda r, f: _bce(torch.sigmoid(r), 1) + _bce(torch.sigmoid(f), 0),
      "sigmoid is applied twice"),
@@ -111,6 +287,7 @@ def test_check_g_losses_accept_the_library(capsys):
 
 
 @pytest.mark.parametrize("wrong, message", [
+    (lambda f: _probabilities(f, 1), "cross-entropy of probabilities"),
     (lambda f: F.logsigmoid(f).mean(), "sign is flipped"),
     (losses.g_loss_minimax, "this is the minimax loss"),
     (lambda f: F.softplus(f).mean(), "minimax loss with its sign flipped"),
@@ -127,6 +304,7 @@ def test_check_g_loss_nonsaturating_names_the_mistake(wrong, message):
     (lambda f: F.softplus(f).mean(), "sign is flipped"),
     (losses.g_loss_nonsaturating, "this is the nonsaturating loss"),
     (lambda f: torch.log1p(-torch.sigmoid(f)).mean(), "not log\\(sigmoid"),
+    (lambda f: -_probabilities(f, 0), "cross-entropy of probabilities"),
 ])
 def test_check_g_loss_minimax_names_the_mistake(wrong, message):
     with pytest.raises(AssertionError, match=message):
@@ -187,145 +365,140 @@ def test_check_conv_transpose_size_names_the_mistake(wrong, message):
 
 # --- 04_wgan_clipping --------------------------------------------------------------------------
 
-def test_check_clip_weights_accepts_the_library_and_names_each_mistake(capsys):
-    exercises.check_clip_weights(losses.clip_weights)
-    assert "✓ clip_weights" in capsys.readouterr().out
+def _critic_step(critic, opt, real, fake, c, mistake=None):
+    """04's worked critic step, with one typical mistake switched on."""
+    def clip():
+        with torch.no_grad():
+            for p in critic.parameters():
+                p.clamp_(-c, c)
 
-    @torch.no_grad()
-    def clip_some(critic, c, which="all", low=None):
-        for name, p in critic.named_parameters():
-            if which == "all" or name.endswith(which):
-                p.clamp_(-c if low is None else low, c)
-
-    def clip_grads(critic, c):
+    if mistake == "clip_first":
+        clip()
+    shown = fake if mistake == "no_detach" else fake.detach()
+    loss = critic(shown).mean() - critic(real).mean()
+    if mistake == "sign":
+        loss = -loss
+    if mistake != "no_zero":
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if mistake == "clip_gradients":
         for p in critic.parameters():
             p.grad.clamp_(-c, c)
-
-    def not_in_place(critic, c):
-        for p in critic.parameters():
-            p = p.clamp(-c, c)  # noqa: PLW2901 - the mistake under test
-
-    def recorded(critic, c):
-        for p in critic.parameters():
-            p.clamp_(-c, c)  # no torch.no_grad(): autograd refuses
-
-    for wrong, message in ((lambda m, c: clip_some(m, c, "weight"), "biases were not clipped"),
-                           (lambda m, c: clip_some(m, c, "bias"), "weights were not clipped"),
-                           (lambda m, c: clip_some(m, c, low=0.0), r"not \[0, c\]"),
-                           (clip_grads, "you clipped the gradients"),
-                           (not_in_place, "no parameter changed"),
-                           (recorded, "torch.no_grad"),
-                           (lambda m, c: clip_some(m, c / 2), "should be clamped")):
-        with pytest.raises(AssertionError, match=message):
-            exercises.check_clip_weights(wrong)
+    opt.step()
+    if mistake not in ("clip_first", "no_clip", "clip_gradients"):
+        clip()
+    return loss.item()
 
 
-def test_check_critic_loss_accepts_the_library_and_names_each_mistake(capsys):
-    exercises.check_critic_loss(losses.critic_loss_wasserstein)
-    assert "✓ critic_loss" in capsys.readouterr().out
-    for wrong, message in (
-            (lambda r, f: r.mean() - f.mean(), "sign is flipped"),
-            (lambda r, f: f.sum() - r.sum(), "means, not sums"),
-            (losses.d_loss_bce, "no sigmoid and no log"),
-            (lambda r, f: torch.sigmoid(f).mean() - torch.sigmoid(r).mean(), "unbounded"),
-            (lambda r, f: (f.mean() - r.mean()).detach(), "no gradient"),
-            (lambda r, f: (f.mean() - r.mean()).view(1), "0-dim tensor"),
-            (lambda r, f: f.mean() - 2 * r.mean(), "expected")):
-        with pytest.raises(AssertionError, match=message):
-            exercises.check_critic_loss(wrong)
+def test_check_critic_step_accepts_the_worked_solution(capsys):
+    exercises.check_critic_step(_critic_step)
+    assert capsys.readouterr().out == "✓ critic step: correct\n"
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("clip_first", "before the optimizer step"),
+    ("no_clip", "no weight was clipped"),
+    ("clip_gradients", "gradients were clipped"),
+    ("no_detach", "fake.detach"),
+    ("sign", "sign is flipped"),
+    ("no_zero", "zero_grad"),
+])
+def test_check_critic_step_names_the_mistake(mistake, message):
+    with pytest.raises(AssertionError, match=message):
+        exercises.check_critic_step(
+            lambda critic, opt, real, fake, c: _critic_step(critic, opt, real, fake, c, mistake))
+
+
+def _slope_bound(critic, c, mistake=None):
+    """04's worked slope bound, with one typical mistake switched on."""
+    layers = [m for m in critic.modules() if isinstance(m, nn.Linear)]
+    per_layer = {
+        "inf_norm": lambda m: c * m.in_features,
+        "no_sizes": lambda m: c,
+        "no_sqrt": lambda m: c * m.in_features * m.out_features,
+        "bias": lambda m: c * math.sqrt((m.in_features + 1) * m.out_features),
+        "spectral": lambda m: float(torch.linalg.matrix_norm(m.weight.detach(), 2)),
+    }.get(mistake, lambda m: c * math.sqrt(m.in_features * m.out_features))
+    if mistake == "sum":
+        return sum(per_layer(m) for m in layers)
+    return math.prod(per_layer(m) for m in layers)
+
+
+def test_check_slope_bound_accepts_the_answer_and_it_bounds_a_clipped_critic(capsys):
+    exercises.check_slope_bound(_slope_bound)
+    assert capsys.readouterr().out == "✓ slope bound K(c): correct\n"
+    critic = nn.Sequential(nn.Linear(2, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
+    losses.clip_weights(critic, 0.05)
+    x = torch.randn(256, 2).requires_grad_(True)
+    (slope,) = torch.autograd.grad(critic(x).sum(), x)
+    assert slope.norm(dim=1).max() <= _slope_bound(critic, 0.05)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("inf_norm", "∞-norm"),
+    ("no_sizes", "not by c"),
+    ("no_sqrt", "square root"),
+    ("bias", "biases"),
+    ("spectral", "own spectral norms"),
+    ("sum", "multiply"),
+])
+def test_check_slope_bound_names_the_mistake(mistake, message):
+    with pytest.raises(AssertionError, match=message):
+        exercises.check_slope_bound(lambda critic, c: _slope_bound(critic, c, mistake))
 
 
 # --- 05_wgan_gp --------------------------------------------------------------------------------
 
-
-def _interpolates(real, fake, generator, per_pixel=False, swap=False):
-    import torch
-
-    n = real.shape[0]
-    alpha = torch.rand(real.shape if per_pixel else (n, 1, 1, 1), generator=generator)
-    if swap:
-        alpha = 1 - alpha
-    return alpha * real + (1 - alpha) * fake
-
-
-def test_check_interpolates_accepts_the_answer(capsys):
-    exercises.check_interpolates(_interpolates)
-    assert "interpolates: correct" in capsys.readouterr().out
+def _r1(critic, real, gamma=10.0, mistake=None):
+    """05's worked R1 penalty, with one typical mistake switched on."""
+    x = real.detach().requires_grad_(True)
+    scores = critic(x)
+    (g,) = torch.autograd.grad(scores.mean() if mistake == "mean" else scores.sum(), x,
+                               create_graph=mistake != "no_create_graph")
+    norms = g.flatten(1).norm(2, dim=1)
+    squared = {"minus_one": (norms - 1) ** 2, "not_squared": norms}.get(mistake, norms**2)
+    if mistake == "batch":
+        return gamma / 2 * g.norm()
+    factor = gamma if mistake == "no_half" else gamma / 2
+    return factor * (squared.sum() if mistake == "sum" else squared.mean())
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda r, f, g: _interpolates(r, f, g, per_pixel=True), "one α per pixel"),
-    (lambda r, f, g: _interpolates(r, f, g, swap=True), "swapped"),
-    (lambda r, f, g: r.clone(), "real batch itself"),
-    (lambda r, f, g: f.clone(), "fake batch itself"),
-    (lambda r, f, g: _interpolates(r, f, g)[:, :, :2], "real's shape"),
-])
-def test_check_interpolates_names_the_mistake(wrong, message):
-    with pytest.raises(AssertionError, match=message):
-        exercises.check_interpolates(wrong)
-
-
-def _penalty(critic, real, fake, gp_lambda=10.0, generator=None, mistake=None):
-    """ganlib's penalty written out, with one typical mistake switched on."""
-    import torch
-
-    n = real.shape[0]
-    alpha = torch.rand(real.shape if mistake == "per_pixel" else (n, 1, 1, 1),
-                       generator=generator)
-    x_hat = alpha * real + (1 - alpha) * fake
-    x_hat = {"at_real": real, "at_fake": fake}.get(mistake, x_hat).detach().requires_grad_(True)
-    (grads,) = torch.autograd.grad(critic(x_hat).sum(), x_hat,
-                                   create_graph=mistake != "no_create_graph")
-    norms = grads.norm() if mistake == "batch_norm" else grads.flatten(1).norm(2, dim=1)
-    gap = norms - 1
-    error = {"not_squared": gap, "abs": gap.abs()}.get(mistake, gap**2)
-    penalty = gp_lambda * error.mean()
-    return {"sign": -penalty, "no_lambda": penalty / gp_lambda}.get(mistake, penalty), norms
-
-
-def test_check_gradient_penalty_accepts_the_library(capsys):
-    exercises.check_gradient_penalty(losses.gradient_penalty)
-    exercises.check_gradient_penalty(_penalty)
-    assert capsys.readouterr().out.count("gradient penalty: correct") == 2
+def test_check_r1_penalty_accepts_the_worked_solution(capsys):
+    exercises.check_r1_penalty(_r1)
+    assert capsys.readouterr().out == "✓ R1 penalty: correct\n"
 
 
 @pytest.mark.parametrize("mistake, message", [
-    ("batch_norm", "whole-batch norm"),
-    ("no_create_graph", "create_graph=True"),
-    ("per_pixel", "one α per pixel"),
-    ("at_real", "real points"),
-    ("at_fake", "fake points"),
+    ("minus_one", "WGAN-GP's target"),
     ("not_squared", "not squared"),
-    ("abs", "not squared"),
-    ("sign", "sign error"),
-    ("no_lambda", "λ is missing"),
+    ("sum", "sums the squared norms"),
+    ("batch", "one norm over the whole batch"),
+    ("no_half", "γ/2, not γ"),
+    ("mean", "scores.sum\\(\\), not scores.mean"),
+    ("no_create_graph", "create_graph=True"),
 ])
-def test_check_gradient_penalty_names_the_mistake(mistake, message):
-    def wrong(critic, real, fake, gp_lambda=10.0, generator=None):
-        return _penalty(critic, real, fake, gp_lambda, generator, mistake)
-
+def test_check_r1_penalty_names_the_mistake(mistake, message):
     with pytest.raises(AssertionError, match=message):
-        exercises.check_gradient_penalty(wrong)
+        exercises.check_r1_penalty(lambda critic, real, gamma: _r1(critic, real, gamma, mistake))
 
 
 @pytest.mark.parametrize("norm", ["layer", "instance", "none"])
 def test_check_penalised_critic_accepts_per_sample_norms(norm, capsys):
+    exercises.check_penalised_critic(lambda: DCGANCritic(channels=1, size=32, width=4, norm=norm))
     exercises.check_penalised_critic(DCGANCritic(channels=1, size=32, width=4, norm=norm))
-    assert "penalised critic: correct" in capsys.readouterr().out
+    assert capsys.readouterr().out.count("penalised critic: correct") == 2
 
 
 def test_check_penalised_critic_names_batchnorm():
     with pytest.raises(AssertionError, match="BatchNorm"):
-        exercises.check_penalised_critic(DCGANCritic(channels=1, size=32, width=4, norm="batch"))
+        exercises.check_penalised_critic(lambda: DCGANCritic(channels=1, size=32, width=4,
+                                                             norm="batch"))
 
 
 # --- 06_conditional_wgan -----------------------------------------------------------------------
 
 
 def _label_channels(x, labels, n_classes, mistake=None):
-    import torch
-    import torch.nn.functional as F
-
     n, _, h, w = x.shape
     size = int(labels.max()) + 1 if mistake == "size" else n_classes
     maps = F.one_hot(labels, size).to(x.dtype)[:, :, None, None]  # (N, K, 1, 1)
@@ -359,8 +532,6 @@ def test_check_label_channels_names_the_mistake(mistake, message):
 
 
 def _per_class(probs, labels, n_classes, mistake=None):
-    import torch
-
     pred = probs.argmax(dim=1)
     hit = (pred == labels).double()
     if mistake == "prob":

@@ -1,8 +1,9 @@
 """Every lesson at its full budget, with its claims checked: the course's own proof.
 
 Each test executes one course notebook with papermill at the budget its parameters cell sets (no
-smoke), with the seed from GANLIB_LESSON_SEED (default 0) where the notebook declares `seed`,
-and fails with the claim that did not hold. Slow (minutes each): marked `lessons`, so
+smoke), with the worked solutions of its exercises (`solutions=True`, which `run_course` passes
+to every batch run) and the seed from GANLIB_LESSON_SEED (default 0) where the notebook declares
+`seed`, and fails with the claim that did not hold. Slow (minutes each): marked `lessons`, so
 `pytest -m "not lessons"` is the quick local run. Executed copies land in build/lessons/.
 
 The notebooks choose their threads as `python -m ganlib course` does (one for the 2-D toys, the
