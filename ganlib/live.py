@@ -65,21 +65,26 @@ def toy_picture(field: dict, modes: torch.Tensor | None = None, arrows: int = 64
     lo, hi = (0.0, 1.0) if field["label"] == "D(x)" else (float(value.min()), float(value.max()))
     idx = np.clip((value - lo) / max(hi - lo, 1e-12) * 255, 0, 255).astype(np.uint8)
     rgb = _colormap()[idx[::-1]]  # row 0 of the grid is y = -lim: the picture's bottom
-    img = Image.fromarray(rgb).resize((side, side), Image.BILINEAR)
-    draw = ImageDraw.Draw(img)
+    pixels = np.array(Image.fromarray(rgb).resize((side, side), Image.BILINEAR))
     lim = float(xs[-1])
 
     def px(points: np.ndarray) -> np.ndarray:  # plane -> pixel coordinates, y pointing down
         return np.stack([(points[:, 0] + lim) / (2 * lim) * side,
                          (lim - points[:, 1]) / (2 * lim) * side], axis=1)
 
+    fake, pull = np.asarray(field["fake"]), np.asarray(field["pull"])
+    dots = np.round(px(fake)).astype(int)  # each fake a 3x3 black square, set in one go
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            x, y = dots[:, 0] + dx, dots[:, 1] + dy
+            inside = (x >= 0) & (x < side) & (y >= 0) & (y < side)
+            pixels[y[inside], x[inside]] = 0
+    img = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(img)
     if modes is not None:
         for x, y in px(modes.detach().cpu().numpy()):
             draw.line([(x - 4, y - 4), (x + 4, y + 4)], fill=(200, 0, 0), width=2)
             draw.line([(x - 4, y + 4), (x + 4, y - 4)], fill=(200, 0, 0), width=2)
-    fake, pull = np.asarray(field["fake"]), np.asarray(field["pull"])
-    for x, y in px(fake):
-        draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(0, 0, 0))
     pick = np.linspace(0, len(fake) - 1, min(arrows, len(fake))).astype(int)
     longest = float(np.linalg.norm(pull[pick], axis=1).max()) if len(pick) else 0.0
     if longest > 0:
@@ -421,8 +426,10 @@ class LiveTraining(widgets.VBox):
             if self.toy:
                 lim = float(self.data.modes.abs().max()) * 1.6
                 fake = run.G.sample(z=self.z)
+                # a 32 x 32 grid, smoothed when enlarged: the critic's value is smooth, and
+                # this is the costliest part of a frame
                 field = gradients.generator_field(run.critic, fake, run.config.loss,
-                                                  lim=lim, n=48)
+                                                  lim=lim, n=32)
                 left = toy_picture(field, self.data.modes)
                 self.pull = field["pull_norm"]
             else:
