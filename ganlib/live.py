@@ -191,9 +191,9 @@ class LiveTraining(widgets.VBox):
     the kernel answer slider moves and button presses during a step, whereas a task would hold
     the loop for the whole step; a thread also runs the same in a plain Python session (tests)
     as in a kernel. One lock orders the thread's steps and the knobs' changes, so a knob moved
-    mid-run lands between two steps. The thread stops on pause, on reset, when a new widget
-    with the same `name` is made (re-running the cell) and at interpreter exit; it is a daemon,
-    so a dying kernel never waits for it.
+    mid-run lands between two steps. The thread stops on pause, on reset, on `close`, when a
+    new widget with the same `name` is made (re-running the cell) and at interpreter exit (a
+    kernel shut down or restarted); it is a daemon, so a killed kernel never waits for it.
 
     While it plays (and in `step`), PyTorch uses the CPU threads `ganlib.train.train` would
     (`ganlib.speed.pick_threads`: one for a toy), and the count is restored when it stops.
