@@ -10,7 +10,9 @@ for reference, the WGAN-GP preset's optimiser settings (the race's old shared se
 setting trains for seeds 0, 1 and 2 at the race's budget, and is scored as 01 scores its racers:
 modes captured on 2,500 points from fixed noise every 100 steps, averaged over the last half of
 training, then over the seeds. The best BCE setting is the one with the most modes; 01 reads the
-table this writes (`sweep_01_bce_lr.csv`). Toys train on one thread.
+table this writes (`sweep_01_bce_lr.csv`). Toys train on one thread. The runs keep the preset's
+fixed-noise batch (n_fixed), which is drawn from the run's random stream before any batch, so a
+seed here is not the same run as that seed in 01 (which draws 512 fixed points).
 """
 
 from __future__ import annotations
