@@ -5,8 +5,9 @@ comparison alike:
 
 - peak: the GFLOP/s of a large float32 matrix multiply, the practical peak of this CPU;
 - throughput: images (or points) per second of ganlib's training step against a naive
-  reference loop written the way the seed notebooks train, on the same model and batch size,
-  and the GFLOP/s each achieves (counted with torch.utils.flop_counter) as a share of the peak;
+  reference loop written the way the seed notebooks train (naive.py), on the same model and
+  batch size, and the GFLOP/s each achieves (counted with torch.utils.flop_counter) as a share
+  of the peak;
 - levers: ganlib's step with each of its speed choices turned off in turn (channels-last,
   the fast edge layers together and one by one, fused Adam, reusing the critic step's fakes)
   and with 1 or all threads: what each is worth, as a paired ratio to the full step;
@@ -42,18 +43,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
+from _common import flops_per_step, matmul_gflops, paired_ratio
+from naive import NaiveLoop
 from torch.utils.benchmark import Compare, Timer
 
 from ganlib import speed
 from ganlib.config import TrainConfig, preset
 from ganlib.data import load
-from ganlib.models import build_models
 from ganlib.run import make_optimizer, make_run
-from ganlib.train import critic_step, generator_step, train, train_step
+from ganlib.train import critic_step, generator_step, record, train, train_step
 
 PARTS = ("peak", "throughput", "levers", "toys", "digits", "digits-seed")
 MODELS = (("dcgan", "digits5k"), ("wgan-gp", "digits5k"), ("wgan-gp", "ring8"))  # timed ones
@@ -61,185 +60,19 @@ SEED_WIDTH = 256  # the seed notebooks' DCGAN-32: filters [1024, 512, 256] = wid
 
 
 # ----------------------------------------------------------------------------------------------
-# The naive reference: how the seed notebooks train
-# ----------------------------------------------------------------------------------------------
-
-
-class _PilImages(torch.utils.data.Dataset):
-    """Images served one at a time as PIL images, through per-sample torchvision transforms."""
-
-    def __init__(self, images: torch.Tensor):
-        from torchvision import transforms
-
-        # back to the uint8 pixels the seed notebooks read from disk: (N, H, W) or (N, H, W, 3)
-        pixels = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-        self.pixels = pixels[:, 0].numpy() if pixels.shape[1] == 1 else \
-            pixels.permute(0, 2, 3, 1).numpy()
-        c = images.shape[1]
-        self.transform = transforms.Compose([
-            transforms.ToTensor(), transforms.Normalize((0.5,) * c, (0.5,) * c)])
-
-    def __len__(self) -> int:
-        return len(self.pixels)
-
-    def __getitem__(self, i: int):
-        from PIL import Image
-
-        return self.transform(Image.fromarray(self.pixels[i])), 0
-
-
-def seed_gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
-                          ) -> torch.Tensor:
-    """E[(‖∇f(x̂)‖₂ - 1)²] as the DeepLearning.AI WGAN-GP notebook computes it (without λ).
-
-    The same penalty as `losses.gradient_penalty`, with the seed's one extra: its mixing
-    weights ε are created with `requires_grad=True`, so every critic backward also carries the
-    penalty's gradient back through the mixed images to ε, a gradient nobody reads.
-    """
-    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), requires_grad=True)
-    mixed = real * eps + fake * (1 - eps)
-    scores = critic(mixed)
-    (grads,) = torch.autograd.grad(outputs=scores, inputs=mixed,
-                                   grad_outputs=torch.ones_like(scores),
-                                   create_graph=True, retain_graph=True)
-    return ((grads.reshape(len(grads), -1).norm(2, dim=1) - 1) ** 2).mean()
-
-
-class NaiveLoop:
-    """One generator step (after n_critic critic steps) written the seed notebooks' way.
-
-    Same models (built from the same config), batch size, losses and optimizers as ganlib, but
-    the loop of the DeepLearning.AI course's DCGAN and WGAN-GP notebooks: a torchvision
-    DataLoader with per-sample transforms (images) or numpy batches (toys), fakes for the
-    critic made with autograd on (a generator graph built and never used) and
-    `backward(retain_graph=True)`, fresh fakes made again for the generator step, `zero_grad()`
-    as the seeds call it, the critic's weight gradients computed (and thrown away) during the
-    generator step, and each loss read with `.item()` every step.
-
-    `reuse_fakes=True` is the PyTorch DCGAN tutorial's variant instead: with n_critic = 1 the
-    generator step reuses the critic step's fakes (one generator forward per step, not two).
-    Note: since torch 2.0 a plain `zero_grad()` already sets gradients to None.
-    """
-
-    def __init__(self, config: TrainConfig, data, reuse_fakes: bool = False):
-        self.config, self.data, self.reuse_fakes = config, data, reuse_fakes
-        torch.manual_seed(config.seed)
-        self.G, self.critic = build_models(config, tuple(data.shape))
-        opt = (lambda p, lr: torch.optim.RMSprop(p, lr=lr)) if config.optimizer == "rmsprop" \
-            else (lambda p, lr: torch.optim.Adam(p, lr=lr, betas=config.betas))
-        self.opt_g, self.opt_d = opt(self.G.parameters(), config.lr_g), \
-            opt(self.critic.parameters(), config.lr_d)
-        self.step_count = 0
-        self.losses: list[tuple[float, float]] = []
-        if getattr(data, "is_toy", False):
-            self.rng = np.random.default_rng(config.seed)
-            self._batches = None
-        else:
-            loader = torch.utils.data.DataLoader(
-                _PilImages(data.images), batch_size=config.batch_size, shuffle=True,
-                drop_last=True, generator=torch.Generator().manual_seed(config.seed))
-            self._loader, self._batches = loader, iter(loader)
-
-    def real_batch(self) -> torch.Tensor:
-        if self._batches is None:  # toys: a fresh numpy batch, then a tensor
-            modes = self.data.modes.numpy()
-            k = self.rng.integers(len(modes), size=self.config.batch_size)
-            x = modes[k] + self.data.sigma * self.rng.standard_normal((len(k), 2))
-            return torch.from_numpy(x).float()
-        try:
-            return next(self._batches)[0]
-        except StopIteration:  # next epoch
-            self._batches = iter(self._loader)
-            return next(self._batches)[0]
-
-    def step(self) -> None:
-        cfg, G, D = self.config, self.G, self.critic
-        fake = None
-        for _ in range(cfg.n_critic):
-            real = self.real_batch()
-            D.zero_grad()
-            z = torch.randn(real.shape[0], G.z_dim)
-            fake = G(z)  # autograd on: a generator graph is built, used only if reused below
-            d_real, d_fake = D(real), D(fake.detach())
-            if cfg.loss == "bce":
-                d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            else:
-                d_loss = d_fake.mean() - d_real.mean()
-                if cfg.gp_lambda > 0:
-                    d_loss = d_loss + cfg.gp_lambda * seed_gradient_penalty(D, real,
-                                                                            fake.detach())
-            d_value = d_loss.item()
-            d_loss.backward(retain_graph=True)  # as the seeds write it
-            self.opt_d.step()
-            if cfg.clip_value is not None:
-                for p in D.parameters():
-                    p.data.clamp_(-cfg.clip_value, cfg.clip_value)
-        if not (self.reuse_fakes and cfg.n_critic == 1):
-            fake = G(torch.randn(cfg.batch_size, G.z_dim))  # the seeds' fresh fakes
-        G.zero_grad()
-        scores = D(fake)
-        if cfg.loss == "bce":
-            g_loss = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
-        else:
-            g_loss = -scores.mean()
-        g_loss.backward()
-        self.opt_g.step()
-        self.losses.append((d_value, g_loss.item()))
-        self.step_count += 1
-
-
-# ----------------------------------------------------------------------------------------------
 # Speed: the matmul peak and training throughput
 # ----------------------------------------------------------------------------------------------
 
 
-def matmul_gflops(n: int = 4096, threads: int = 1, min_run_time: float = 1.0) -> float:
-    """GFLOP/s of an n x n float32 matrix multiply (median of its runs): the practical peak."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    timer = Timer("a @ b", globals={"a": a, "b": b}, num_threads=threads)
-    return 2 * n**3 / timer.blocked_autorange(min_run_time=min_run_time).median / 1e9
+def ganlib_step(run, data) -> Callable[[], None]:
+    """ganlib's training step as `ganlib.train.train` runs it, less the hooks: the update, then
+    the history's record (its device-to-host copy)."""
+    return lambda: record(run, train_step(run, data))
 
 
 def ganlib_threads(config: TrainConfig, data) -> int:
     """The thread count ganlib.train would pick for this run now (see ganlib.speed)."""
     return speed.pick_threads(config.threads, toy=getattr(data, "is_toy", False))
-
-
-class _GlobalOnly:
-    """Stands in for FlopCounterMode's module tracker: every count goes to the total."""
-
-    parents = frozenset({"Global"})
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def flops_per_step(step: Callable[[], None]) -> float:
-    """Floating-point operations of one call of `step` (matmuls and convolutions, as counted by
-    torch.utils.flop_counter, forward, backward and the penalty's double backward)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    # Its per-module bookkeeping (backward hooks) fails inside torch.autograd.grad, which the
-    # gradient penalty calls; we only need the total, so count everything under "Global".
-    counter.mod_tracker = _GlobalOnly()
-    with counter:
-        step()
-    return float(counter.get_total_flops())
-
-
-def paired_ratio(rounds: list[dict[str, float]], a: str, b: str) -> dict[str, float]:
-    """Steps per second of `a` over `b` within each round: the median, smallest and largest.
-
-    Both were timed in the same round, one after the other, so load from another process that
-    comes and goes shifts both alike; the ratio of each side's best or median would not pair.
-    """
-    ratios = sorted(r[a] / r[b] for r in rounds)
-    return {"median": statistics.median(ratios), "min": ratios[0], "max": ratios[-1]}
 
 
 def timed_rounds(steps: dict[str, Callable[[], None]], threads: dict[str, int], label: str,
@@ -263,13 +96,13 @@ def timed_rounds(steps: dict[str, Callable[[], None]], threads: dict[str, int], 
 
 def throughput(config: TrainConfig, data, seconds: float = 10.0, rounds: int = 3
                ) -> tuple[dict, list]:
-    """ganlib's training step (`ganlib.train.train_step`) against the naive loop, same model
+    """ganlib's training step (`ganlib_step`) against the naive loop, same model
     and batch, in paired rounds. Images per second count the real images the critic reads:
     batch_size x n_critic per generator step. With n_critic = 1 the PyTorch DCGAN tutorial's
     variant of the naive loop (fakes reused) is timed as well."""
     run = make_run(config, data)
     naive_n = torch.get_num_threads()
-    steps = {"ganlib": lambda: train_step(run, data), "naive": NaiveLoop(config, data).step}
+    steps = {"ganlib": ganlib_step(run, data), "naive": NaiveLoop(config, data).step}
     threads = {"ganlib": ganlib_threads(config, data), "naive": naive_n}
     if config.n_critic == 1:
         steps["naive_reuse"] = NaiveLoop(config, data, reuse_fakes=True).step
@@ -315,17 +148,20 @@ def step_without(run, data, lever: str) -> Callable[[], None]:
         run.opt_g = make_optimizer(plain, run.G.parameters(), cfg.lr_g, run.device)
         run.opt_c = make_optimizer(plain, run.critic.parameters(), cfg.lr_d, run.device)
     elif lever == "fake_reuse":
-        def step():  # n_critic = 1 without reuse: no-grad fakes for D, fresh fakes for G
-            real, labels = data.sample(cfg.batch_size, generator=run.rng)
-            labels = labels if labels is not None and run.G.n_classes else None
-            stats, _ = critic_step(run, real, labels, keep_graph=False)
-            g_loss = generator_step(run, labels)
-            torch.stack([stats["d_loss"], g_loss]).tolist()  # the history's one sync per step
+        def step():  # train_step for n_critic = 1 without the reuse: fresh fakes for G's step
+            real, labels = run.batch(data, cfg.batch_size)
+            with torch.no_grad():  # as train_step makes the critic's fakes when not reusing
+                fake = run.G(run.randn(len(real), run.G.z_dim), labels)
+            numbers = critic_step(run, real, fake, labels)
+            fake = run.G(run.randn(len(real), run.G.z_dim), labels)
+            numbers["g_loss"] = generator_step(run, fake, labels)
+            run.step += 1
+            record(run, numbers)
         return step
     elif lever:
         raise ValueError(f"unknown speed lever {lever!r}; choose channels_last, fast_layers, "
                          f"fused_adam, fake_reuse or one of {', '.join(FAST_LAYERS)}")
-    return lambda: train_step(run, data)
+    return ganlib_step(run, data)
 
 
 def levers(config: TrainConfig, data, seconds: float = 5.0, rounds: int = 3

@@ -30,6 +30,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import flops_per_step, matmul_gflops
+
 MODELS = ("dcgan", "wgan-gp")
 STEPS = {"dcgan": 20, "wgan-gp": 4}  # a few seconds each on one thread of a quiet CPU
 
@@ -37,40 +39,6 @@ STEPS = {"dcgan": 20, "wgan-gp": 4}  # a few seconds each on one thread of a qui
 # ----------------------------------------------------------------------------------------------
 # One side: a process that imports one ganlib and times its step when asked
 # ----------------------------------------------------------------------------------------------
-
-
-class _GlobalOnly:
-    """Stands in for FlopCounterMode's module tracker: every count goes to the total (its
-    per-module hooks fail inside the gradient penalty's torch.autograd.grad)."""
-
-    parents = frozenset({"Global"})
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def flops_of(fn) -> float:
-    """Floating-point operations of one call of `fn` (matmuls and convolutions)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    counter.mod_tracker = _GlobalOnly()
-    with counter:
-        fn()
-    return float(counter.get_total_flops())
-
-
-def matmul_peak(threads: int, n: int = 4096) -> float:
-    """GFLOP/s of an n x n float32 matrix multiply: the practical peak of this CPU."""
-    import torch
-    from torch.utils.benchmark import Timer
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    timer = Timer("a @ b", globals={"a": a, "b": b}, num_threads=threads)
-    return 2 * n**3 / timer.timeit(1).median / 1e9  # timeit runs it twice first to warm up
 
 
 def make_plain(net, names: set[str]) -> set[str]:
@@ -114,10 +82,26 @@ class Side:
         if self.plain - {"all"} - changed:
             raise ValueError(f"no fast layer called {', '.join(self.plain - changed)} in "
                              f"{model}; use class names from ganlib.speed, or 'all'")
-        # the old layout called the step train_one_step, the new one train_step
-        step = getattr(train, "train_step", None) or train.train_one_step
+        step = loop_step(train)
         step(run, data)  # the optimizers' state (Timer.timeit warms up as well)
-        return step, run, data, flops_of(lambda: step(run, data)) / 1e9
+        return step, run, data, flops_per_step(lambda: step(run, data)) / 1e9
+
+
+def loop_step(train):
+    """One step as this checkout's training loop runs it, the history's record included.
+
+    The step's name and what it does changed: train_one_step, then train_step, recorded the
+    history themselves; since the step takes tensors, train_step returns the numbers and the
+    loop hands them to record.
+    """
+    step = getattr(train, "train_step", None) or train.train_one_step
+
+    def step_and_record(run, data):
+        numbers = step(run, data)
+        if numbers is not None:
+            train.record(run, numbers)
+
+    return step_and_record
 
 
 def serve(plain: set[str]) -> None:
@@ -129,7 +113,7 @@ def serve(plain: set[str]) -> None:
     for line in sys.stdin:
         ask = json.loads(line)
         if ask["what"] == "peak":
-            answer = {"peak_gflops": matmul_peak(ask["threads"])}
+            answer = {"peak_gflops": matmul_gflops(threads=ask["threads"], min_run_time=0.1)}
         else:
             answer = side.time(ask["model"], ask["threads"], ask["steps"])
         print(json.dumps(answer), flush=True)

@@ -2,14 +2,13 @@
 paired ratios and the levers mean what they say, and the naive reference trains what ganlib
 trains."""
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from benchmark_scripts import BENCHMARKS, load_script
 
 from ganlib import losses, preset, speed
 from ganlib.data import load
@@ -17,19 +16,9 @@ from ganlib.judge import Judge
 from ganlib.models import DCGANCritic
 from ganlib.run import make_run
 
-ROOT = Path(__file__).parents[1]
-
-
-def load_script(name: str):
-    """A script of benchmarks/ as a module (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look modules up by name
-    spec.loader.exec_module(module)
-    return module
-
-
 bench = load_script("bench")
+naive_loop = load_script("naive")
+common = load_script("_common")
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ def test_quick_bench_runs_every_part_and_writes_json(tmp_path, tiny_judge, capsy
 def test_paired_ratio_is_the_median_of_the_rounds_ratios():
     # rounds' ratios 2, 3 and 7: the median is 3, the mean 4, the ratio of medians 7 / 1
     rounds = [{"a": 2.0, "b": 1.0}, {"a": 9.0, "b": 3.0}, {"a": 7.0, "b": 1.0}]
-    assert bench.paired_ratio(rounds, "a", "b") == {"median": 3.0, "min": 2.0, "max": 7.0}
+    assert common.paired_ratio(rounds, "a", "b") == {"median": 3.0, "min": 2.0, "max": 7.0}
 
 
 def fast_classes(run) -> set[str]:
@@ -112,6 +101,23 @@ def test_the_other_levers_turn_off_what_they_name():
         bench.step_without(run, data, "critic")
 
 
+def test_the_fake_reuse_lever_changes_only_the_fakes_of_gs_step():
+    # the same real batch and the critic's fakes from the same z: the critic's update is the
+    # full step's; G's step moves fresh fakes, so G's update is not
+    data = load("digits5k", limit=64)
+    cfg = preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu", fast=False)
+    runs = {}
+    for lever in ("", "fake_reuse"):
+        runs[lever] = make_run(cfg, data)
+        bench.step_without(runs[lever], data, lever)()
+        assert runs[lever].step == 1 and runs[lever].history["step"] == [1]
+    full, lever = runs[""], runs["fake_reuse"]
+    for a, b in zip(full.critic.parameters(), lever.critic.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert any(not torch.equal(a, b)
+               for a, b in zip(full.G.parameters(), lever.G.parameters(), strict=True))
+
+
 def test_only_selects_parts_and_rejects_unknown_ones():
     result = bench.run_bench(quick=True, only="peak", verbose=False)
     assert result["parts"] == ["peak"] and "throughput" not in result
@@ -127,7 +133,7 @@ def test_main_parses_arguments(tmp_path, capsys):
 
 
 def test_the_script_says_what_is_wrong_in_one_line():
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick",
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "bench.py"), "--quick",
                            "--only", "speed"], capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: unknown benchmark part")
@@ -138,7 +144,7 @@ def test_naive_loop_trains_the_same_models():
     # the reference differs from ganlib in how it loops, never in what it trains
     data = load("digits5k", limit=64)
     cfg = preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu")
-    naive = bench.NaiveLoop(cfg, data)
+    naive = naive_loop.NaiveLoop(cfg, data)
     before = [p.detach().clone() for p in naive.G.parameters()]
     naive.step()
     assert naive.step_count == 1 and len(naive.losses) == 1
@@ -158,7 +164,7 @@ def test_naive_loop_trains_the_same_models():
 def test_naive_loop_makes_fakes_the_way_the_seeds_do(reuse, n_critic, forwards):
     data = load("digits5k", limit=64)
     cfg = preset("wgan-gp", "digits5k", width=4, batch_size=8, n_critic=n_critic, device="cpu")
-    naive = bench.NaiveLoop(cfg, data, reuse_fakes=reuse)
+    naive = naive_loop.NaiveLoop(cfg, data, reuse_fakes=reuse)
     grad_modes = []
     naive.G.register_forward_hook(lambda *_: grad_modes.append(torch.is_grad_enabled()))
     naive.step()
@@ -172,7 +178,7 @@ def test_seed_gradient_penalty_is_ganlibs_penalty():
     critic = DCGANCritic(width=4, norm="layer")
     real, fake = torch.randn(6, 1, 32, 32), torch.randn(6, 1, 32, 32)
     torch.manual_seed(1)
-    seed = bench.seed_gradient_penalty(critic, real, fake)
+    seed = naive_loop.seed_gradient_penalty(critic, real, fake)
     g_seed = torch.autograd.grad(seed, list(critic.parameters()), allow_unused=True)
     torch.manual_seed(1)
     ours = losses.gradient_penalty(critic, real, fake, gp_lambda=1.0)[0]
@@ -195,31 +201,3 @@ def test_training_clock_counts_only_the_time_between_resume_and_pause(monkeypatc
     clock.resume()
     now[0] = 17.0
     assert clock.pause() == 3.0
-
-
-# ----------------------------------------------------------------------------------------------
-# benchmarks/compare_commits.py
-# ----------------------------------------------------------------------------------------------
-
-compare_commits = load_script("compare_commits")
-
-
-def test_compare_summarises_paired_ratios_and_utilisation():
-    # seconds per step; new/old speed ratios per round 2, 1.25 and 0.5: median 1.25
-    rounds = [{"old": 2.0, "new": 1.0}, {"old": 5.0, "new": 4.0}, {"old": 1.0, "new": 2.0}]
-    row = compare_commits.summarise("dcgan", 1, 20, rounds, {"old": 3.0, "new": 3.0}, 10.0)
-    new = row["sides"]["new"]
-    assert (new["ratio_median"], new["ratio_min"], new["ratio_max"]) == (1.25, 0.5, 2.0)
-    assert row["sides"]["old"]["ratio_median"] == 1.0 and row["seconds_per_step"] == rounds
-    assert new["steps_per_s"] == 0.5  # the median step takes 2 s
-    assert new["gflops"] == 1.5 and new["share_of_peak"] == 0.15
-
-
-def test_compare_variant_makes_the_named_fast_layers_plain():
-    data = load("digits5k", limit=64)
-    run = make_run(preset("dcgan", "digits5k", width=4, batch_size=8, device="cpu"), data)
-    assert compare_commits.make_plain(run.critic, {"Conv2dFromImage"}) == {"Conv2dFromImage"}
-    assert fast_classes(run) == ALL_FAST - {"Conv2dFromImage"}
-    assert compare_commits.make_plain(run.G, {"all"}) == {"ConvTranspose2dFrom1x1",
-                                                          "ConvTranspose2dToImage"}
-    assert fast_classes(run) == set()
