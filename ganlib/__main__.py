@@ -117,13 +117,29 @@ def kept(out: str) -> str:
 
 
 def cmd_course(args) -> int:
-    from .course import run_course
+    from .course import run_course, run_seeds
 
     notebooks = Path(args.notebooks) if args.notebooks else None
+    if args.seeds:
+        seeds = parse_seeds(args.seeds)
+        by_seed = run_seeds(seeds, out=args.out, smoke=args.smoke, only=args.only,
+                            folder=notebooks)
+        return 0 if all(r["ok"] for results in by_seed.values() for r in results) else 1
     report = run_course(smoke=args.smoke, out=args.out, only=args.only, folder=notebooks,
                         seed=args.seed)
     # a failed notebook or a failed lesson claim (which fails its notebook) fails the command
     return 0 if all(r["ok"] for r in report) else 1
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2], or a ValueError naming --seeds."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or any(seed < 0 for seed in seeds):
+        raise ValueError(f"--seeds {text!r} is not a list of seeds; write e.g. --seeds 0,1,2")
+    return seeds
 
 
 def cmd_judge(args) -> int:
@@ -165,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                    "instead of the course's")
     c.add_argument("--seed", type=int,
                    help="seed for every notebook (default: each notebook's own)")
+    c.add_argument("--seeds", metavar="LIST",
+                   help="run the course once per seed, e.g. 0,1,2, into OUT/seed-N, and write "
+                   "OUT/claims_by_seed.md: every claim against every seed, with its margin")
     j = sub.add_parser("judge", help="train (once) and show the offline digit judge")
     j.add_argument("--dataset", default="digits5k")
     j.add_argument("--retrain", action="store_true")
