@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import distributed
-from .config import MODELS
+from .config import MODELS, TrainConfig
 from .outputs import WriteFailed
 from .train import TrainingDiverged
 
@@ -22,9 +22,12 @@ def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train one GAN and write a run folder",
                        description="Train a GAN; writes DIR/checkpoint.pt, history.csv, "
                        "samples.png, progress.gif and metrics.json.")
-    p.add_argument("--model", choices=MODELS, default="dcgan")
-    p.add_argument("--data", default="digits5k",
-                   help="ring8, grid25, digits5k, mnist, fashion-mnist or a folder of images")
+    # no defaults here for what a checkpoint keeps: a plain --resume keeps the run's settings
+    # (see train_config); a new run takes DEFAULTS and the preset's
+    p.add_argument("--model", choices=MODELS, help="default dcgan")
+    p.add_argument("--data",
+                   help="ring8, grid25, digits5k (default), mnist, fashion-mnist or a folder "
+                   "of images")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int,
                         help="train until the run has this many generator steps in all "
@@ -37,13 +40,16 @@ def _train_parser(sub) -> None:
                    help="WGAN weight clipping value c (with wgan-gp, say --gp-lambda too)")
     p.add_argument("--gp-lambda", type=float, help="gradient penalty weight λ")
     p.add_argument("--width", type=int, help="base width of G and the critic")
-    p.add_argument("--size", type=int, default=32, help="image side, 32 or 64")
+    p.add_argument("--size", type=int, help="image side, 32 (default) or 64")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 gray, 3 RGB")
     p.add_argument("--batch-size", type=int,
                    help="samples per step; under torchrun per process (N processes: N x this)")
-    p.add_argument("--lr", type=float, help="learning rate of both G and the critic")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--lr", type=float,
+                   help="G's learning rate; the critic's keeps its ratio to G's (the preset's, "
+                   "or the run's on --resume: wgan-gp on ring8 trains the critic at 3x, so "
+                   "--lr 1e-3 gives it 3e-3)")
+    p.add_argument("--seed", type=int, help="default 0")
+    p.add_argument("--device", help="auto (default), cpu, cuda or mps")
     p.add_argument("--amp", action="store_true",
                    help="bfloat16 autocast of the forward passes (for GPUs that have it)")
     p.add_argument("--compile", action="store_true",
@@ -51,7 +57,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--critic-norm", choices=("batch", "layer", "instance", "none"),
                    help="the critic's normalisation (WGAN-GP: layer or instance)")
     p.add_argument("--out", default="runs/latest", help="run folder (default runs/latest)")
-    p.add_argument("--resume", action="store_true", help="continue DIR/checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue DIR/checkpoint.pt with its settings; a flag given with it "
+                   "changes that setting (and is printed as a change)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run in DIR (without it or --resume, DIR must hold none)")
     p.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
@@ -61,29 +69,55 @@ def _train_parser(sub) -> None:
     p.add_argument("--tensorboard", metavar="LOG_DIR", help="also log to TensorBoard")
 
 
-def cmd_train(args) -> int:
+DEFAULTS = {"model": "dcgan", "data": "digits5k"}  # for a new run (the rest: the preset's)
+
+
+def train_config(args) -> TrainConfig:
+    """The run's settings: the preset with the flags given on top or, with --resume and a
+    checkpoint in --out, the checkpoint's settings with only the flags given changed (under
+    torchrun rank 0 reads them and sends them to the others)."""
     from .config import preset
+    from .run import pick_device, saved_config
+
+    given = {k: v for k, v in {
+        "model": args.model, "data": args.data, "size": args.size, "seed": args.seed,
+        "device": args.device, "steps": args.steps, "seconds": args.seconds,
+        "n_critic": args.n_critic, "clip_value": args.clip, "gp_lambda": args.gp_lambda,
+        "width": args.width, "batch_size": args.batch_size, "channels": args.channels,
+        "log_dir": args.tensorboard, "checkpoint_every": args.checkpoint_every,
+        "critic_norm": args.critic_norm, "amp": args.amp or None,
+        "compile": args.compile or None}.items() if v is not None}
+    saved = None
+    if args.resume:
+        distributed.join(args.device or "auto")
+        path = Path(args.out) / "checkpoint.pt"
+        saved = distributed.from_rank0(lambda: saved_config(path) if path.exists() else None)
+    if saved is None:
+        config = preset(**(DEFAULTS | given))
+    else:
+        config = saved.replace(**given, **({"seconds": None} if "steps" in given else {}))
+    if args.lr is not None:  # G's rate; the critic's keeps its ratio to G's
+        config = config.replace(lr_g=args.lr, lr_d=args.lr * config.lr_d / config.lr_g)
+    if config.amp and pick_device(config.device).type == "cpu":
+        raise ValueError("--amp is for GPUs: on a CPU bfloat16 autocast is slower and changes "
+                         "the results; drop --amp")
+    return config
+
+
+def cmd_train(args) -> int:
     from .data import load
     from .evaluate import evaluate_run, format_metrics
     from .outputs import check_out_folder, write_metrics
     from .train import train
 
-    overrides = {k: v for k, v in {
-        "steps": args.steps, "seconds": args.seconds, "n_critic": args.n_critic,
-        "clip_value": args.clip, "gp_lambda": args.gp_lambda, "width": args.width,
-        "batch_size": args.batch_size, "lr_g": args.lr, "lr_d": args.lr,
-        "channels": args.channels, "log_dir": args.tensorboard,
-        "checkpoint_every": args.checkpoint_every, "critic_norm": args.critic_norm,
-        "amp": args.amp or None, "compile": args.compile or None}.items() if v is not None}
-    config = preset(args.model, args.data, size=args.size, seed=args.seed, device=args.device,
-                    **overrides)
+    config = train_config(args)
     if args.clip is not None and args.gp_lambda is None and config.gp_lambda > 0:
         raise ValueError(f"--clip with --model {config.model} needs --gp-lambda too: 0 to clip "
                          "instead of the gradient penalty, or L > 0 for both; for the WGAN of "
                          "Arjovsky et al. use --model wgan --clip C")
     lead = distributed.rank() == 0  # under torchrun, rank 0 writes and reports
     out = check_out_folder(args.out, args.resume or args.overwrite, probe=lead)  # before any work
-    data = load(args.data, size=config.size, channels=config.channels)
+    data = load(config.data, size=config.size, channels=config.channels)
     if distributed.world_size() > 1 and lead:
         n = distributed.world_size()
         print(f"torchrun: {n} processes x batch {config.batch_size} = {n * config.batch_size} "
@@ -163,8 +197,15 @@ def flag_names(message: str) -> str:
     return re.sub(r"^(" + "|".join(PLAIN) + r")\b", r"--\1", message)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse, with its errors in one line (no usage text before them), as ours are."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganlib", description=__doc__.split("\n")[0])
+    parser = OneLineErrors(prog="python -m ganlib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     c = sub.add_parser("course", help="run all six notebooks with papermill + an HTML report",

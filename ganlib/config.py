@@ -199,3 +199,9 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {c.channels!r}")
     if c.device not in ("auto", "cpu", "cuda", "mps") and not c.device.startswith("cuda:"):
         raise ValueError(f"unknown device {c.device!r}; choose auto, cpu, cuda or mps")
+    convolutional = c.model == "cwgan-gp" or c.arch == "dcgan" or (
+        c.arch == "auto" and c.model != "gan" and not is_toy(c.data))  # as models.build_models
+    if c.gp_lambda > 0 and c.critic_norm == "batch" and convolutional:
+        raise ValueError(f"critic_norm batch cannot go with the gradient penalty (gp_lambda "
+                         f"{c.gp_lambda:g}): the penalty is per sample and BatchNorm mixes the "
+                         "samples of a batch; use critic_norm layer or instance")

@@ -291,12 +291,20 @@ def run_course(smoke: bool = False, out: str | Path | None = None, only: str | N
     """
     import papermill as pm
 
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"--seed must be a whole number >= 0, got {seed!r}")  # before any work
     books = course_notebooks(only, folder)
     out = Path(out) if out else repo_root() / "build" / ("course-smoke" if smoke else "course")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; name a folder for the executed "
                          "notebooks and report.html")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").write_bytes(b"ok")
+        (out / ".write-test").unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to --out {out}: {e.strerror or e}; choose a folder "
+                         "you can write to") from e
     results = []
     for i, book in enumerate(books, 1):
         target = out / book.name

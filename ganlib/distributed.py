@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.distributed as dist
@@ -43,8 +43,40 @@ def join(device: str) -> None:
         return
     cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(rank_gpu(device, int(os.environ.get("LOCAL_RANK", "0"))))
     dist.init_process_group("nccl" if cuda else "gloo")
+
+
+def rank_gpu(device: str, local_rank: int) -> int:
+    """The GPU a rank trains on under torchrun: the one of its LOCAL_RANK. `cuda:K` is refused
+    there, since it would put every rank on GPU K."""
+    if device.startswith("cuda:"):
+        raise ValueError(f"--device {device} under torchrun would put every process on one GPU; "
+                         "use --device cuda (each process takes the GPU of its LOCAL_RANK) "
+                         "and choose the GPUs with CUDA_VISIBLE_DEVICES")
+    return local_rank
+
+
+def from_rank0(read: Callable[[], object]) -> object:
+    """What `read()` returns on rank 0, on every rank; only rank 0 calls it.
+
+    Under torchrun rank 0 reads (a checkpoint, say) and sends what it read to the others, so
+    a node without the file (no shared file system) resumes the same run as rank 0. A
+    ValueError or FileNotFoundError on rank 0 is raised on every rank.
+    """
+    if not dist.is_initialized():
+        return read()
+    box: list[object] = [None]
+    if dist.get_rank() == 0:
+        try:
+            box = [(True, read())]
+        except (ValueError, FileNotFoundError) as e:
+            box = [(False, e)]
+    dist.broadcast_object_list(box, src=0)  # pickled: between the ranks of one job
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
 
 
 def leave() -> None:
@@ -86,12 +118,18 @@ def data_parallel(run) -> Iterator[None]:
     plain = run.G, run.critic
     nets = [nn.SyncBatchNorm.convert_sync_batchnorm(net) if on_gpu else net for net in plain]
     ids = [run.device.index] if on_gpu else None
-    run.G, run.critic = (DataParallel(net, device_ids=ids) for net in nets)
+    # broadcast_buffers=False: no broadcast of rank 0's buffers before every forward (each
+    # rank's BatchNorm statistics are its own, or SyncBatchNorm's, which are already shared)
+    run.G, run.critic = (DataParallel(net, device_ids=ids, broadcast_buffers=False)
+                         for net in nets)
     try:
         yield
         # rank 0 has written the run folder: only now may the others end (torchrun stops
-        # every rank as soon as one ends with a signal's exit status)
+        # every rank as soon as one ends with a signal's exit status, or an error)
         dist.barrier()
+    except FloatingPointError:  # training diverged: every rank stopped at the same check
+        dist.barrier()
+        raise
     finally:
         run.G, run.critic = (unwrap(net) for net in (run.G, run.critic))
 

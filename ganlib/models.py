@@ -66,6 +66,9 @@ class Generator(nn.Module):
         n = z.shape[0]
         if self.n_classes is not None:
             labels = self.default_labels(n) if labels is None else torch.as_tensor(labels)
+            if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+                raise ValueError(f"labels must be whole class numbers in 0..{self.n_classes - 1}"
+                                 f", got {labels.dtype} values")  # .long() would truncate 1.5
             labels = labels.long().reshape(-1)
             if labels.numel() == 1 and n > 1:
                 labels = labels.expand(n)

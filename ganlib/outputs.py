@@ -22,15 +22,20 @@ from .run import FORMAT, Hook, Run
 
 
 def save_checkpoint(run: Run, path: str | Path) -> Path:
-    """Write the whole run to `path` atomically (temporary file, then rename)."""
+    """Write the whole run to `path` atomically (temporary file, then rename).
+
+    An optimizer whose state is not finite (an overflow that left the loss finite, or the
+    moments of a step that diverged) is saved without its state, so that a resume restarts
+    it instead of dividing by infinity again; one line says so.
+    """
     state = {
         "format": FORMAT,
         "config": run.config.to_dict(),
         "data": {"shape": list(run.G.out_shape), "n_classes": run.G.n_classes},
         "G": unwrap(run.G).state_dict(),  # the nets themselves, also under torchrun's DDP
         "critic": unwrap(run.critic).state_dict(),
-        "opt_g": run.opt_g.state_dict(),
-        "opt_c": run.opt_c.state_dict(),
+        "opt_g": finite_optimizer_state(run.opt_g, "generator", run.step),
+        "opt_c": finite_optimizer_state(run.opt_c, "critic", run.step),
         "rng": run.rng.get_state(),
         "fixed_z": run.fixed_z,
         "fixed_labels": run.fixed_labels,
@@ -40,6 +45,20 @@ def save_checkpoint(run: Run, path: str | Path) -> Path:
         "elapsed": run.elapsed,
     }
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def finite_optimizer_state(opt: torch.optim.Optimizer, who: str, step: int) -> dict:
+    """`opt.state_dict()`, emptied of its state (moments) when any of it is not finite; the
+    learning rates (param_groups) are kept either way."""
+    saved = opt.state_dict()
+    tensors = [v for moments in saved["state"].values() for v in moments.values()
+               if torch.is_tensor(v) and v.is_floating_point()]
+    if tensors and not bool(torch.stack([v.isfinite().all() for v in tensors]).all()):
+        print(f"The {who}'s optimizer state at step {step} is not finite (an overflow: a lower "
+              "--lr or --gp-lambda avoids it); saved without it, so --resume restarts that "
+              "optimizer.")
+        saved = {**saved, "state": {}}
+    return saved
 
 
 def write_history_csv(history: dict[str, list[float]], path: Path) -> None:
@@ -116,15 +135,32 @@ def lock_folder(out: Path) -> Path:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
+            if lock.is_dir():
+                raise ValueError(f"{lock} is a folder, where the run keeps its lock file; "
+                                 "move it away and train again") from None
             pid = lock_owner(lock)
             if pid is not None:
                 raise ValueError(f"{out} is in use by another training run (process {pid}); "
-                                 "wait for it to end or choose another --out") from None
+                                 "wait for it to end or choose another --out (if no training "
+                                 f"run is using it, delete {lock})") from None
             lock.unlink(missing_ok=True)  # left by a run that was killed: take it over
             continue
         with os.fdopen(fd, "w") as f:
             f.write(str(os.getpid()))
+        remove_stale_temporaries(out)
         return lock
+
+
+# what RunFolder writes (ganlib.files.atomic_write names its temporaries .NAME.*.tmp)
+RUN_FILES = ("checkpoint.pt", "history.csv", "samples.png", "progress.gif")
+
+
+def remove_stale_temporaries(out: Path) -> None:
+    """Delete the temporary files a killed run left half-written in `out` (called with the
+    folder's lock held, so that no other run is writing them)."""
+    for name in RUN_FILES:
+        for tmp in out.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def lock_owner(lock: Path) -> int | None:

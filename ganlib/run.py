@@ -8,13 +8,14 @@ we watch, the history and a few counters. `ganlib.outputs` writes it to a run fo
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from . import speed
+from . import distributed, speed
 from .config import TrainConfig
 from .models import Generator, build_models
 
@@ -165,32 +166,49 @@ def read_checkpoint(path: str | Path) -> dict:
         raise FileNotFoundError(f"no checkpoint at {path}; train first, e.g. "
                                 f"`python -m ganlib train --out {folder}`")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own warnings would come before our sentence
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # empty, truncated, garbage or unsafe: torch raises many kinds
         raise ValueError(f"{path} is not a readable checkpoint ({unreadable(path, e)}); "
                          "delete it and train again, or put a good copy there") from e
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}; delete it "
-                         "and train again")
+    missing = [] if isinstance(state, dict) else list(CHECKPOINT_KEYS)
+    missing = missing or [key for key in CHECKPOINT_KEYS if key not in state]
+    if missing or state.get("format") != FORMAT:
+        why = f" (it has no {', '.join(missing)})" if missing and isinstance(state, dict) else ""
+        raise ValueError(f"{path} is not a ganlib checkpoint of format {FORMAT}{why}; delete "
+                         "it and train again")
     return state
+
+
+# what every checkpoint holds (ganlib.outputs.save_checkpoint writes them)
+CHECKPOINT_KEYS = ("format", "config", "data", "G", "critic", "opt_g", "opt_c", "rng",
+                   "fixed_z", "fixed_labels", "history", "snapshots", "step", "elapsed")
 
 
 def unreadable(path: Path, error: Exception) -> str:
     """Why torch.load failed, in words."""
     if path.stat().st_size == 0:
         return "the file is empty"
-    if "Unsupported global" in str(error):
-        return "it holds objects other than tensors and plain values, refused unread"
+    mine = "it is not a checkpoint this program wrote"
+    if "unsupported global" in str(error).lower():  # torch 2.14 writes "unsupported GLOBAL"
+        return f"{mine}: it holds objects other than tensors and plain values, refused unread"
+    with open(path, "rb") as f:
+        if f.read(1) == b"\x80":  # a bare pickle (protocol 2+), where torch.save writes a zip
+            return f"{mine}: a bare pickle, refused unread"
     return "the file is truncated or corrupt"
 
 
-def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
+def load_checkpoint(path: str | Path, config: TrainConfig | None = None,
+                    state: dict | None = None) -> Run:
     """Rebuild a Run from a checkpoint, on the device `config` (or the saved config) asks for.
 
     `config` may change the budget (steps/seconds), the game (n_critic, clip, λ), the learning
-    rates and Adam's betas (applied to the restored optimizers, and printed), not the models.
+    rates and Adam's betas (applied to the restored optimizers), not the models; every setting
+    that differs from the saved one is printed. `state` is the checkpoint already read
+    (torchrun's other ranks get it from rank 0).
     """
-    state = read_checkpoint(path)
+    state = read_checkpoint(path) if state is None else state
     saved = TrainConfig.from_dict(state["config"])
     config = saved if config is None else config
     check_same_models(saved, config, path)
@@ -204,10 +222,31 @@ def load_checkpoint(path: str | Path, config: TrainConfig | None = None) -> Run:
     opt_g.load_state_dict(state["opt_g"])
     opt_c.load_state_dict(state["opt_c"])
     apply_optimizer_settings(saved, config, opt_g, opt_c)
+    say = print if distributed.rank() == 0 else (lambda *a: None)  # torchrun: rank 0 speaks
+    say_changes(saved, config, say)
+    restarted = [name for name, key in (("generator", "opt_g"), ("critic", "opt_c"))
+                 if state["step"] > 0 and not state[key]["state"]]
+    if restarted:  # ganlib.outputs saved it without a state that was not finite
+        say(f"The {' and the '.join(restarted)}'s optimizer restarts: the checkpoint holds "
+            "no finite state for it.")
     rng = torch.Generator()
     rng.set_state(state["rng"])
     return Run(config, G, critic, opt_g, opt_c, rng, state["fixed_z"], state["fixed_labels"],
                state["history"], list(state["snapshots"]), state["step"], state["elapsed"])
+
+
+def say_changes(saved: TrainConfig, config: TrainConfig, say=print) -> None:
+    """Print every setting a resume changes, so that what the run says is what it does."""
+    before, now = saved.to_dict(), config.to_dict()
+    changed = [f"{name} {now[name]} (was {before[name]})" for name in now
+               if now[name] != before[name] and name != "extra"]
+    if changed:
+        say(f"Resuming with {', '.join(changed)}.")
+
+
+def saved_config(folder: str | Path) -> TrainConfig:
+    """The config the run in `folder` was trained with (the run's config until changed)."""
+    return TrainConfig.from_dict(read_checkpoint(folder)["config"])
 
 
 # what a resumed run must share with the checkpoint, with the command-line flag that sets it
@@ -233,18 +272,13 @@ def apply_optimizer_settings(saved: TrainConfig, config: TrainConfig, opt_g, opt
     """Resume with the learning rates and betas `config` asks for, not the saved ones.
 
     A learning-rate decay in progress keeps its progress: the new rate is scaled as the saved
-    one was. What changed is printed, so what the run says is what it does.
+    one was (`say_changes` prints what changed).
     """
     for opt, name in ((opt_g, "lr_g"), (opt_c, "lr_d")):
         for group in opt.param_groups:
             group["lr"] *= getattr(config, name) / getattr(saved, name)
             if "betas" in group:
                 group["betas"] = config.betas
-    changed = [f"{name} {getattr(config, name)} (was {getattr(saved, name)})"
-               for name in ("lr_g", "lr_d", "betas")
-               if getattr(config, name) != getattr(saved, name)]
-    if changed:
-        print(f"Resuming with {', '.join(changed)}.")
 
 
 def load_generator(folder: str | Path) -> Generator:

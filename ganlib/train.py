@@ -26,14 +26,49 @@ from .run import Hook, Run, load_checkpoint, make_run
 
 
 class TrainingDiverged(FloatingPointError):
-    """A loss became NaN or infinite. `run` holds the models as they were just before."""
+    """A loss became NaN or infinite. `run` holds the models as they were just before.
 
-    def __init__(self, who: str, loss: float, run: Run):
+    The advice names rates that lead out: a tenth of the current ones, or the preset's when
+    those are lower still. When the session diverged before finishing a step of its own, the
+    weights it started from diverge whatever the rates, so it says to start again.
+    """
+
+    def __init__(self, who: str, loss: float, run: Run, started_at: int | None = None):
         self.who, self.loss, self.step, self.run = who, loss, run.step + 1, run
-        super().__init__(
-            f"the {who} loss became {loss} at step {run.step + 1}; training stopped "
-            f"with the models as they were after step {run.step}. Try a lower learning rate "
-            f"(lr_g={run.config.lr_g:g}, lr_d={run.config.lr_d:g}) or a smaller clip value.")
+        self.started_at = started_at
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        cfg, step = self.run.config, self.run.step
+        lr_g, lr_d = lower_rates(cfg)
+        rates = f"lr_g={lr_g:.3g}, lr_d={lr_d:.3g}"
+        if self.started_at == step and step > 0:  # resumed, and diverged at once
+            advice = (f"the weights of step {step} diverge whatever the learning rate: start "
+                      f"again with lower rates ({rates})")
+        else:
+            advice = f"try lower learning rates ({rates}) from step {step}"
+        return (f"the {self.who} loss became {self.loss} at step {step + 1}; training stopped "
+                f"with the models as they were after step {step}; {advice}"
+                + (" or a smaller clip value." if cfg.clip_value is not None else "."))
+
+    def started(self, step: int) -> TrainingDiverged:
+        """The same error, knowing that its session started at `step` (for its advice)."""
+        self.started_at = step
+        self.args = (self.describe(),)
+        return self
+
+
+def lower_rates(cfg: TrainConfig) -> tuple[float, float]:
+    """A tenth of `cfg`'s learning rates, or the preset's when those are lower; G's and the
+    critic's keep their ratio (as --lr keeps it)."""
+    from .config import preset
+
+    try:
+        base = preset(cfg.model, cfg.data, size=cfg.size).lr_g
+    except ValueError:  # a config no preset makes: a tenth will do
+        base = math.inf
+    lr_g = min(cfg.lr_g / 10, base)
+    return lr_g, lr_g * cfg.lr_d / cfg.lr_g
 
 
 # ----------------------------------------------------------------------------------------------
@@ -117,7 +152,12 @@ def frozen(net: nn.Module):
 
 
 def check_finite(loss: Tensor, run: Run, who: str) -> None:
-    """Stop before a NaN or infinite loss reaches the weights."""
+    """Stop before a NaN or infinite loss reaches the weights.
+
+    Under torchrun the ranks check the mean of their losses (one all-reduce), so that all of
+    them stop together, with the same message, when any one diverges.
+    """
+    loss = distributed.mean_over_ranks(loss.detach())
     if not torch.isfinite(loss):
         raise TrainingDiverged(who, loss.item(), run)
 
@@ -187,8 +227,8 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
     distributed.join(config.device)  # under torchrun: join the other processes (a no-op if none)
     budget = Budget(config)
     hooks = [budget, *make_hooks(config, budget, out, resume or overwrite, progress, callback)]
-    if run is None and resume and out is not None and (out / "checkpoint.pt").exists():
-        run = load_checkpoint(out / "checkpoint.pt", config=config)
+    if run is None and resume and out is not None:
+        run = resumed(out / "checkpoint.pt", config)
     run = run or make_run(config, data)
     if hasattr(data, "to"):  # ganlib's sets: on a GPU, the whole set there once
         data = data.to(run.device)
@@ -197,7 +237,7 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
         try:
             for hook in hooks:
                 hook.start(run)
-            done = budget.spent()
+            started_at, done = run.step, budget.spent()
             while not distributed.agree_to_stop(done, stop):  # under torchrun: all ranks at once
                 numbers = train_step(run, data)
                 budget.tick(run)  # the clock first, so that the history's time is this step's
@@ -205,11 +245,27 @@ def train(config: TrainConfig, data=None, *, out: str | Path | None = None, resu
                 done = any([hook.step(run) for hook in hooks]) or budget.spent()
         except KeyboardInterrupt:  # raised mid-step where signals cannot be caught
             stop.signum = stop.signum or signal.SIGINT
+        except TrainingDiverged as e:
+            e.started(started_at)  # its advice depends on whether a step was done
+            raise
         finally:
+            stop.finishing = True  # from here, a further signal must not cut the save short
             run.interrupted, run.stopped_by = stop.requested, stop.signum
             for hook in hooks:
                 hook.end(run)
     return run
+
+
+def resumed(path: Path, config: TrainConfig) -> Run | None:
+    """The run saved at `path`, continued with `config`; None when there is none yet.
+
+    Under torchrun rank 0 alone reads the file and sends it to the others, so that every rank
+    resumes the same step, optimizer state and random state, shared file system or not.
+    """
+    from .run import read_checkpoint
+
+    state = distributed.from_rank0(lambda: read_checkpoint(path) if path.exists() else None)
+    return None if state is None else load_checkpoint(path, config=config, state=state)
 
 
 def make_hooks(config: TrainConfig, budget: Budget, out: Path | None, replace: bool,
@@ -279,6 +335,7 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 class StopRequest:
     signum: int = 0  # the signal that asked training to stop; 0 while none has
+    finishing: bool = False  # training is over and the run is being saved
 
     @property
     def requested(self) -> bool:
@@ -290,8 +347,10 @@ def stop_requests():
     """Turn Ctrl-C, SIGTERM and SIGHUP into 'finish this step, then stop'.
 
     Stopping between steps keeps models, optimizers and history consistent, so the checkpoint
-    written afterwards resumes exactly. A second signal stops at once. Where signals cannot be
-    caught (not the main thread), a KeyboardInterrupt is caught around the loop instead.
+    written afterwards resumes exactly. A second signal stops at once, unless training is over
+    and the run is being saved (`stop.finishing`): the save finishes first, as a cluster's
+    cancel often arrives twice. Where signals cannot be caught (not the main thread), a
+    KeyboardInterrupt is caught around the loop instead.
     """
     stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
@@ -299,6 +358,9 @@ def stop_requests():
         return
 
     def handler(signum, frame):
+        if stop.finishing:
+            print("Saving the run before stopping; this finishes in a moment.")
+            return
         if stop.requested:
             raise KeyboardInterrupt
         stop.signum = signum

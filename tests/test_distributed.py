@@ -142,3 +142,97 @@ def test_without_torchrun_no_process_group_is_made():
     run = ganlib.train(toy(steps=2), progress=False)
     assert not dist.is_initialized() and run.world == 1 and run.rank == 0
     assert distributed.world_size() == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Resume without a shared file system, and one rank diverging (issue 26, items 1 and 2)
+# ----------------------------------------------------------------------------------------------
+
+# Each rank trains through the API with its own run folder, as ranks on nodes without a
+# shared file system see their own disk: rank 0's folder holds the checkpoint, rank 1's not.
+RANKS_SCRIPT = '''
+import json, os, sys
+from pathlib import Path
+
+import torch
+from configs import toy
+
+import ganlib
+from ganlib.data import load
+
+base, mode = Path(sys.argv[1]), sys.argv[2]
+rank = int(os.environ["RANK"])
+ring = load("ring8")
+
+
+class Poisoned:  # ring8, with rank 1's share of every batch NaN once `on` is set
+    is_toy, shape, on = True, ring.shape, False
+
+    def sample(self, n, generator=None):
+        real, labels = ring.sample(n, generator=generator)
+        if self.on:
+            real[n // 2:] = float("nan")
+        return real, labels
+
+
+data = Poisoned() if mode == "nan" else ring
+poison = (lambda run: setattr(data, "on", run.step == 2)) if mode == "nan" else None
+result = {}
+try:
+    run = ganlib.train(toy(steps=6, batch_size=16, seed=3, lr_decay="none"), data,
+                       out=base / f"rank{rank}",
+                       resume=mode == "resume", progress=False, callback=poison)
+    result = {"step": run.step, "d_loss": run.history["d_loss"],
+              "G": [p.detach().tolist() for p in run.G.parameters()]}
+except ganlib.TrainingDiverged as e:
+    result = {"error": str(e)}
+(base / f"result{rank}.json").write_text(json.dumps(result))
+'''
+
+
+def run_ranks(tmp_path, mode):
+    script = tmp_path / "ranks.py"
+    script.write_text(RANKS_SCRIPT)
+    env = {**ENV, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                 "--nproc_per_node=2", str(script), str(tmp_path), mode],
+                                env=env, text=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    try:
+        _, stderr = launcher.communicate(timeout=200)
+    except subprocess.TimeoutExpired:  # a rank hangs: end its workers (own sessions), then it
+        for pid in worker_pids(launcher).values() if sys.platform.startswith("linux") else ():
+            os.kill(pid, signal.SIGKILL)
+        launcher.kill()
+        pytest.fail(f"the ranks hung: {launcher.communicate()[1][-2000:]}")
+    assert launcher.returncode == 0, stderr
+    return [json.loads((tmp_path / f"result{r}.json").read_text()) for r in (0, 1)]
+
+
+def test_a_rank_without_the_checkpoint_resumes_rank_0s_run(tmp_path):
+    # steps 1-3 on one process (batch 32 = 2 x 16), then 4-6 on two, the file on rank 0 only
+    # (constant rates: a linear decay would restart when the budget grows from 3 to 6)
+    ganlib.train(toy(steps=3, batch_size=32, seed=3, lr_decay="none"), out=tmp_path / "rank0",
+                 progress=False)
+    whole = ganlib.train(toy(steps=6, batch_size=32, seed=3, lr_decay="none"), progress=False)
+    rank0, rank1 = run_ranks(tmp_path, "resume")
+    assert not (tmp_path / "rank1" / "checkpoint.pt").exists()
+    assert rank0["step"] == rank1["step"] == 6
+    assert rank1["G"] == rank0["G"] and rank1["d_loss"] == rank0["d_loss"]
+    torch.testing.assert_close(torch.tensor(rank0["d_loss"]), torch.tensor(whole.history["d_loss"]),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_nan_on_one_rank_stops_every_rank_with_the_same_message(tmp_path):
+    rank0, rank1 = run_ranks(tmp_path, "nan")
+    assert rank0["error"] == rank1["error"]
+    assert rank0["error"].startswith("the critic loss became nan at step 3; training stopped "
+                                     "with the models as they were after step 2;")
+    assert load_checkpoint(tmp_path / "rank0").step == 2  # rank 0 saved before anyone ended
+
+
+def test_each_rank_takes_the_gpu_of_its_local_rank():
+    assert [distributed.rank_gpu("cuda", r) for r in range(3)] == [0, 1, 2]
+    with pytest.raises(ValueError, match="--device cuda:1 under torchrun would put every "
+                                         "process on one GPU; use --device cuda"):
+        distributed.rank_gpu("cuda:1", 0)

@@ -226,3 +226,142 @@ def test_divergence_is_one_line_with_the_exceptions_advice_and_what_was_kept(
         f"error: training diverged: {raised[0]} {out}/checkpoint.pt holds step 0: --resume "
         "continues from it, --overwrite starts again.")
     assert "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------------------------
+# Recovery on one machine (issue 26, item 6)
+# ----------------------------------------------------------------------------------------------
+
+TOY = ["--model", "wgan-gp", "--data", "ring8", "--width", "8", "--device", "cpu",
+       "--no-metrics"]
+
+
+def test_the_divergence_advice_leads_out_of_the_divergence(tmp_path, capsys):
+    # lr 1e6: after one step the critic's weights are ~1e6 and the generator's Adam moments
+    # inf. Following the advice, word for word, must end in a run that trains.
+    import re
+
+    out, argv = tmp_path / "run", [*TOY, "--steps", "30", "--lr", "1e6"]
+    tried = []
+    for _ in range(3):
+        code = main(["train", *argv, "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+        if code == 0:
+            break
+        assert code == 1 and err.startswith("error: training diverged: "), err
+        lr = re.search(r"lr_g=([0-9.e+-]+), lr_d=", err).group(1)
+        again = "start again" in err  # else: resume from the step it names
+        tried.append((lr, again))
+        argv = [*TOY, "--steps", "30", "--lr", lr, "--overwrite" if again else "--resume"]
+    assert code == 0 and load_checkpoint(out).step == 30, tried
+    # the preset's rates from step 1, which diverge at once: the advice then says start again
+    assert tried == [("0.002", False), ("0.0002", True)]
+
+
+def test_a_plain_resume_keeps_every_setting_and_continues_exactly(tmp_path, capsys):
+    # grid25: constant rates (a linear decay would restart when the budget grows)
+    flags = [*TOY, "--data", "grid25", "--gp-lambda", "5", "--batch-size", "32", "--n-critic",
+             "3"]
+    assert main(["train", *flags, "--steps", "4", "--out", str(tmp_path / "whole")]) == 0
+    part = str(tmp_path / "part")
+    assert main(["train", *flags, "--steps", "2", "--out", part]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", "--steps", "4", "--out", part]) == 0
+    assert "Resuming with steps 4 (was 2)." in capsys.readouterr().out  # the one change
+    whole, resumed = load_checkpoint(tmp_path / "whole"), load_checkpoint(part)
+    assert (resumed.config.gp_lambda, resumed.config.batch_size, resumed.config.n_critic) == (
+        5, 32, 3)
+    assert resumed.config.to_dict() == whole.config.to_dict()
+    assert resumed.history["d_loss"] == whole.history["d_loss"]
+
+
+def test_rates_given_on_resume_stand_until_changed_and_lr_keeps_the_ratio(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", *TOY, "--steps", "2", "--lr", "1e-3", "--out", out]) == 0
+    config = load_checkpoint(out).config
+    assert (config.lr_g, config.lr_d) == (1e-3, pytest.approx(3e-3))  # the preset's 1:3
+    capsys.readouterr()
+    assert main(["train", "--resume", "--steps", "3", "--lr", "0.0123", "--n-critic", "2",
+                 "--out", out]) == 0
+    lr_d = load_checkpoint(out).config.lr_d
+    assert lr_d == pytest.approx(0.0369)
+    assert (f"Resuming with n_critic 2 (was 1), lr_g 0.0123 (was 0.001), lr_d {lr_d} (was "
+            f"{config.lr_d}), steps 3 (was 2).") in capsys.readouterr().out
+    assert main(["train", "--resume", "--steps", "4", "--out", out]) == 0
+    said = capsys.readouterr().out
+    assert "Resuming with steps 4 (was 3)." in said and "lr_g" not in said
+    config = load_checkpoint(out).config
+    assert (config.lr_g, config.lr_d, config.n_critic) == (0.0123, lr_d, 2)
+
+
+def test_a_second_signal_during_the_final_save_does_not_cut_it_short(tmp_path, monkeypatch,
+                                                                   capsys):
+    # a cluster's cancel often arrives twice; a second Ctrl-C used to lose the whole run
+    import torch
+
+    out, real_save = tmp_path / "run", torch.save
+
+    def slow_save(obj, f):
+        os.kill(os.getpid(), signal.SIGINT)  # the second signal, in the middle of the save
+        time.sleep(0.05)  # Python runs the handler here
+        real_save(obj, f)
+
+    def first_signal(run):
+        if run.step == 2:
+            monkeypatch.setattr(torch, "save", slow_save)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(TRAIN, "make_hooks", lambda *a: [*MAKE_HOOKS(*a[:-1], first_signal)])
+    assert main(["train", *TOY, "--steps", "50", "--out", str(out)]) == 130
+    assert load_checkpoint(out).step == 2  # complete, and readable
+    assert "Saving the run before stopping" in capsys.readouterr().out
+
+
+MAKE_HOOKS = TRAIN.make_hooks
+
+
+def test_an_overflow_without_a_nan_loss_is_said_in_one_line(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", *TOY, "--steps", "3", "--gp-lambda", "1e30", "--out", out]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "not finite" in line]
+    assert said == ["The critic's optimizer state at step 3 is not finite (an overflow: a "
+                    "lower --lr or --gp-lambda avoids it); saved without it, so --resume "
+                    "restarts that optimizer."]
+    assert load_checkpoint(out).opt_c.state_dict()["state"] == {}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--amp", "--device", "cpu", "--steps", "1"], "error: --amp is for GPUs: on a "
+     "CPU bfloat16 autocast is slower and changes the results; drop --amp"),
+    (["train", "--model", "wgan", "--gp-lambda", "10", "--clip", "0.01", "--steps", "1"],
+     "error: --critic-norm batch cannot go with the gradient penalty (--gp-lambda 10): the "
+     "penalty is per sample and BatchNorm mixes the samples of a batch; use --critic-norm "
+     "layer or instance"),
+])
+def test_settings_that_cannot_work_are_refused_in_one_line(argv, message, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+def test_an_argparse_error_is_one_line_without_the_usage_text(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--model", "foo"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
+    assert err.startswith("error: argument --model: invalid choice: 'foo'")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["course", "--seed", "-3"], "error: --seed must be a whole number >= 0, got -3"),
+    (["course", "--out", "/sys/kernel/ganrun"],
+     "error: cannot write to --out /sys/kernel/ganrun: "),
+])
+def test_course_refuses_a_bad_seed_or_out_before_any_notebook_runs(argv, message, monkeypatch,
+                                                                    capsys):
+    import papermill
+
+    monkeypatch.setattr(papermill, "execute_notebook",
+                        lambda *a, **k: pytest.fail("a notebook ran"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err

@@ -125,3 +125,35 @@ def test_run_files_get_the_umasks_permissions(umask, mode, tmp_path, tiny_images
         os.umask(old)
     for name in ("checkpoint.pt", "history.csv", "samples.png", "progress.gif"):
         assert (tmp_path / name).stat().st_mode & 0o777 == mode, name  # not mkstemp's 0600
+
+
+# ----------------------------------------------------------------------------------------------
+# The lock and the temporaries a kill leaves (issue 26, item 6)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_lock_that_is_a_folder_is_one_sentence(tmp_path, tiny_images):
+    (tmp_path / "train.lock").mkdir()
+    with pytest.raises(ValueError, match=f"^{tmp_path / 'train.lock'} is a folder, where the run "
+                                         "keeps its lock file; move it away and train again$"):
+        train(image(), tiny_images, out=tmp_path, progress=False)
+
+
+def test_a_lock_held_by_a_live_process_says_how_to_remove_it(tmp_path, tiny_images):
+    lock = tmp_path / "train.lock"
+    lock.write_text("1")  # init: alive, and no training run
+    with pytest.raises(ValueError, match=r"in use by another training run \(process 1\); wait "
+                                         r"for it to end or choose another --out \(if no "
+                                         f"training run is using it, delete {lock}\\)$"):
+        train(image(), tiny_images, out=tmp_path, progress=False)
+
+
+def test_temporaries_left_by_a_kill_mid_save_are_removed_by_the_next_run(tmp_path, tiny_images):
+    train(image(), tiny_images, out=tmp_path, progress=False)
+    left = [tmp_path / ".checkpoint.pt.k9x2.tmp", tmp_path / ".history.csv.abc.tmp"]
+    for path in left:
+        path.write_bytes(b"")  # what kill -9 during a save leaves
+    (tmp_path / ".notes.txt.tmp").write_text("not ours")
+    train(image(steps=4), tiny_images, out=tmp_path, resume=True, progress=False)
+    assert not any(path.exists() for path in left)
+    assert (tmp_path / ".notes.txt.tmp").exists()
