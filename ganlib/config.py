@@ -12,10 +12,12 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .data import IMAGE_NAMES, TOY_NAMES
 from .models import check_image_size
 
 MODELS = ("gan", "dcgan", "wgan", "wgan-gp", "cwgan-gp")
+# the data sets known by name (ganlib.data loads them; anything else is a folder of images)
+TOY_NAMES = ("ring8", "grid25")  # 2-D mixtures: MLPs and a 2-D latent space
+IMAGE_NAMES = ("digits5k", "mnist", "fashion-mnist")  # 28x28 gray digits and clothes
 
 
 @dataclass(frozen=True)

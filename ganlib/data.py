@@ -28,11 +28,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import IMAGE_NAMES, TOY_NAMES  # noqa: F401  (the names, in one place)
 from .files import atomic_write
 from .models import check_image_size
 
-TOY_NAMES = ("ring8", "grid25")
-IMAGE_NAMES = ("digits5k", "mnist", "fashion-mnist")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
 DIGIT_CLASSES = [str(d) for d in range(10)]
 

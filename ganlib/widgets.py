@@ -19,7 +19,6 @@ from . import gradients, plotting
 from .config import preset
 from .data import load
 from .latent import interpolate, noise_from_seed
-from .live import LiveTraining  # noqa: F401  (live training, in ganlib/live.py)
 from .run import Run
 from .train import train
 
