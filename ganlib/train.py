@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from . import distributed, losses, outputs, speed
-from .config import TrainConfig
+from .config import TrainConfig, preset
 from .run import Hook, Run, load_checkpoint, make_run
 
 
@@ -61,8 +61,6 @@ class TrainingDiverged(FloatingPointError):
 def lower_rates(cfg: TrainConfig) -> tuple[float, float]:
     """A tenth of `cfg`'s learning rates, or the preset's when those are lower; G's and the
     critic's keep their ratio (as --lr keeps it)."""
-    from .config import preset
-
     try:
         base = preset(cfg.model, cfg.data, size=cfg.size).lr_g
     except ValueError:  # a config no preset makes: a tenth will do
