@@ -222,7 +222,8 @@ def seeds_table(by_seed: dict[int, list[dict]]) -> str:
                     margin = c.get("margin")
                     cells.append(("pass" if c["holds"] else "**FAIL**")
                                  + ("" if margin is None else f", margin {_fmt(margin)}"))
-            lines.append(f"| {name} | {statement} | " + " | ".join(cells) + " |")
+            cell = statement.replace("|", "\\|")  # a claim's |w| must not split the row
+            lines.append(f"| {name} | {cell} | " + " | ".join(cells) + " |")
         times = [f"{runs[s]['seconds']:.0f} s" + ("" if runs[s]["ok"] else " (FAILED)")
                  if runs[s] else "not run" for s in seeds]
         lines.append(f"| {name} | *run time* | " + " | ".join(times) + " |")

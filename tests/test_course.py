@@ -71,14 +71,14 @@ def test_seeds_table_gives_every_claim_every_seed_with_its_margin():
             {"statement": s, "holds": h, "numbers": {}, "margin": m} for s, h, m in claims]}
 
     table = course.seeds_table({
-        0: [result("01_a", [("x beats y", True, 2.5), ("z", True, None)])],
+        0: [result("01_a", [("x beats y", True, 2.5), ("|w| at c", True, None)])],
         1: [result("01_a", [("x beats y", False, -0.25)], ok=False, seconds=30.0)],
     })
     assert table.splitlines() == [
         "| lesson | claim | seed 0 | seed 1 |",
         "|---|---|---|---|",
         "| 01_a | x beats y | pass, margin 2.5 | **FAIL**, margin -0.25 |",
-        "| 01_a | z | pass | not reached |",
+        "| 01_a | \\|w\\| at c | pass | not reached |",
         "| 01_a | *run time* | 60 s | 30 s (FAILED) |"]
 
 
